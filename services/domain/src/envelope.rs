@@ -1,0 +1,168 @@
+//! CloudEvents 1.0 structured JSON: the one envelope of every command and
+//! event. Parsing checks the required attributes and nothing about `data`;
+//! the command's own validation does that.
+
+use crate::catalog::CommandType;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The largest message a worker will read; anything bigger is poison.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CloudEvent {
+    pub specversion: String,
+    pub id: String,
+    pub source: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datacontenttype: Option<String>,
+    /// Extension attribute: ties a command to its events and reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlationid: Option<String>,
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+impl CloudEvent {
+    pub fn new(
+        id: String,
+        source: &str,
+        kind: String,
+        time: DateTime<Utc>,
+        data: serde_json::Value,
+    ) -> Self {
+        CloudEvent {
+            specversion: "1.0".into(),
+            id,
+            source: source.into(),
+            kind,
+            time: Some(time),
+            subject: None,
+            datacontenttype: Some("application/json".into()),
+            correlationid: None,
+            data,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("message is {0} bytes, more than the {MAX_MESSAGE_BYTES} allowed")]
+    TooLarge(usize),
+    #[error("message is not UTF-8 JSON: {0}")]
+    NotJson(String),
+    #[error("not a CloudEvents 1.0 envelope: {0}")]
+    BadAttribute(String),
+    #[error("unknown command type '{0}'")]
+    UnknownType(String),
+}
+
+/// A command envelope whose type is one we know.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandEnvelope {
+    pub command: CommandType,
+    pub event: CloudEvent,
+}
+
+pub fn parse_command(bytes: &[u8]) -> Result<CommandEnvelope, EnvelopeError> {
+    if bytes.len() > MAX_MESSAGE_BYTES {
+        return Err(EnvelopeError::TooLarge(bytes.len()));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
+    let ev: CloudEvent =
+        serde_json::from_str(text).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
+    if ev.specversion != "1.0" {
+        return Err(EnvelopeError::BadAttribute(format!(
+            "specversion '{}' is not 1.0",
+            ev.specversion
+        )));
+    }
+    let attr_ok = |s: &str| !s.is_empty() && s.len() <= 256 && !s.chars().any(char::is_control);
+    if !attr_ok(&ev.id) {
+        return Err(EnvelopeError::BadAttribute(
+            "id must be 1 to 256 printable characters".into(),
+        ));
+    }
+    if !attr_ok(&ev.source) {
+        return Err(EnvelopeError::BadAttribute(
+            "source must be 1 to 256 printable characters".into(),
+        ));
+    }
+    if !ev.data.is_object() {
+        return Err(EnvelopeError::BadAttribute(
+            "data must be a JSON object".into(),
+        ));
+    }
+    let command = CommandType::from_type_name(&ev.kind)
+        .ok_or_else(|| EnvelopeError::UnknownType(ev.kind.clone()))?;
+    Ok(CommandEnvelope { command, event: ev })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(kind: &str) -> serde_json::Value {
+        serde_json::json!({"specversion":"1.0","id":"c-1","source":"test","type":kind,"data":{"actor":"x"}})
+    }
+
+    #[test]
+    fn parses_a_known_command() {
+        let e = parse_command(
+            cmd("org.mediadist.command.handover.v1")
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(e.command, CommandType::Handover);
+        assert_eq!(e.event.id, "c-1");
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_command() {
+        let unknown = parse_command(cmd("org.mediadist.command.fly.v1").to_string().as_bytes());
+        assert_eq!(
+            unknown,
+            Err(EnvelopeError::UnknownType(
+                "org.mediadist.command.fly.v1".into()
+            ))
+        );
+        assert!(matches!(
+            parse_command(b"{not json"),
+            Err(EnvelopeError::NotJson(_))
+        ));
+        assert!(matches!(
+            parse_command(&[0xff, 0xfe, b'{']),
+            Err(EnvelopeError::NotJson(_))
+        ));
+        let mut v = cmd("org.mediadist.command.handover.v1");
+        v["specversion"] = "0.3".into();
+        assert!(matches!(
+            parse_command(v.to_string().as_bytes()),
+            Err(EnvelopeError::BadAttribute(_))
+        ));
+        let mut v = cmd("org.mediadist.command.handover.v1");
+        v["id"] = "".into();
+        assert!(matches!(
+            parse_command(v.to_string().as_bytes()),
+            Err(EnvelopeError::BadAttribute(_))
+        ));
+        let mut v = cmd("org.mediadist.command.handover.v1");
+        v["data"] = "text".into();
+        assert!(matches!(
+            parse_command(v.to_string().as_bytes()),
+            Err(EnvelopeError::BadAttribute(_))
+        ));
+        let big = vec![b' '; MAX_MESSAGE_BYTES + 1];
+        assert_eq!(
+            parse_command(&big),
+            Err(EnvelopeError::TooLarge(MAX_MESSAGE_BYTES + 1))
+        );
+    }
+}

@@ -1,0 +1,273 @@
+//! The workflow decider: `decide(state, command) -> events | rejection` and
+//! `evolve(state, event) -> state`. The one place the status rules live.
+//!
+//! ```text
+//! REQUESTED ──start──▶ PREPARING ──ready──▶ READY ──handover──▶ COLLECTED
+//!     └──────cancel────────┴──────cancel──────┘──▶ CANCELLED
+//! ```
+
+use crate::command::{Collector, RequestMedia};
+use crate::enums::{MediaType, Relationship, Status};
+use crate::error::{ReasonCode, Rejection};
+use crate::event::Event;
+use crate::identity::{IdentityDocument, Mykad, PassportNo};
+use crate::reference::Reference;
+use crate::roles::{Action, Actor};
+use crate::values::{required_text, StudyUid};
+use chrono::{DateTime, Utc};
+
+/// What the decider needs to know of a stored distribution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Distribution {
+    pub id: i64,
+    pub status: Status,
+    pub slip_version: i32,
+    pub patient_ic: Option<Mykad>,
+    pub patient_passport: Option<PassportNo>,
+    pub collected_at: Option<DateTime<Utc>>,
+    pub handed_over_by: Option<String>,
+}
+
+/// A command on an existing distribution, already validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    StartPreparing,
+    MarkReady {
+        storage_location: String,
+    },
+    Handover {
+        collector: Collector,
+        document_seen: bool,
+        slip_presented: bool,
+    },
+    Cancel {
+        reason: String,
+    },
+}
+
+impl Command {
+    pub fn action(&self) -> Action {
+        match self {
+            Command::StartPreparing => Action::StartPreparing,
+            Command::MarkReady { .. } => Action::MarkReady,
+            Command::Handover { .. } => Action::Handover,
+            Command::Cancel { .. } => Action::Cancel,
+        }
+    }
+}
+
+/// Site policy for handovers; recorded with each handover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandoverPolicy {
+    /// Anyone but the patient must show a consent or referral letter.
+    pub authority_required_for_others: bool,
+}
+
+impl Default for HandoverPolicy {
+    fn default() -> Self {
+        HandoverPolicy {
+            authority_required_for_others: true,
+        }
+    }
+}
+
+pub fn decide(
+    state: &Distribution,
+    command: &Command,
+    actor: &Actor,
+    policy: &HandoverPolicy,
+) -> Result<Vec<Event>, Rejection> {
+    actor.authorise(command.action())?;
+    refuse_if_final(state)?;
+    let event = match (state.status, command) {
+        (Status::Requested, Command::StartPreparing) => Event::PreparationStarted,
+        (Status::Preparing, Command::MarkReady { storage_location }) => Event::Ready {
+            storage_location: required_text(Some(storage_location), "storage_location", 60)?,
+        },
+        (
+            Status::Ready,
+            Command::Handover {
+                collector,
+                document_seen,
+                slip_presented,
+            },
+        ) => {
+            check_collector(state, collector, *document_seen, policy)?;
+            Event::Collected {
+                collector: collector.clone(),
+                slip_presented: *slip_presented,
+            }
+        }
+        (Status::Requested | Status::Preparing, Command::Handover { .. }) => {
+            return Err(Rejection::new(
+                ReasonCode::NotReady,
+                format!(
+                    "the media is not ready yet (status {}); ask the radiographer",
+                    state.status
+                ),
+            ))
+        }
+        (_, Command::Cancel { reason }) => Event::Cancelled {
+            reason: required_text(Some(reason), "reason", 500)?,
+        },
+        (from, cmd) => {
+            return Err(Rejection::new(
+                ReasonCode::IllegalTransition,
+                format!(
+                    "cannot {} while the request is {from}",
+                    cmd.action().describe()
+                ),
+            ))
+        }
+    };
+    Ok(vec![event])
+}
+
+fn refuse_if_final(state: &Distribution) -> Result<(), Rejection> {
+    match state.status {
+        Status::Collected => {
+            let when = state
+                .collected_at
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default();
+            let by = state.handed_over_by.as_deref().unwrap_or("unknown staff");
+            Err(Rejection::new(
+                ReasonCode::AlreadyCollected,
+                format!(
+                    "{} was already collected on {when}, handed over by {by}",
+                    Reference::from_id(state.id)
+                ),
+            ))
+        }
+        Status::Cancelled => Err(Rejection::new(
+            ReasonCode::AlreadyCancelled,
+            format!(
+                "{} was cancelled; this slip no longer works",
+                Reference::from_id(state.id)
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Who may take the media: the patient with a matching document, or
+/// someone else with an authority letter (by policy).
+fn check_collector(
+    state: &Distribution,
+    c: &Collector,
+    document_seen: bool,
+    policy: &HandoverPolicy,
+) -> Result<(), Rejection> {
+    if !document_seen {
+        return Err(Rejection::new(
+            ReasonCode::DocumentNotSeen,
+            "confirm that you have seen the collector's identity document",
+        ));
+    }
+    if c.relationship == Relationship::SelfCollect {
+        let matches = match (&c.document, &state.patient_ic, &state.patient_passport) {
+            (IdentityDocument::Mykad { number }, Some(ic), _) => number == ic,
+            (_, Some(_), _) => false,
+            (IdentityDocument::Passport { passport }, None, Some(p)) => passport == p,
+            (_, None, Some(_)) => false,
+            // Nothing on record to compare with: the document is recorded as shown.
+            (_, None, None) => true,
+        };
+        if !matches {
+            return Err(Rejection::new(
+                ReasonCode::IdentityMismatch,
+                "the document does not match the patient's identity on record; do not hand over",
+            ));
+        }
+    } else if policy.authority_required_for_others && c.authority_reference.is_none() {
+        return Err(Rejection::new(
+            ReasonCode::AuthorityRequired,
+            "someone other than the patient needs a consent or referral letter; record its reference",
+        ));
+    }
+    Ok(())
+}
+
+/// Applies an event to the state; the same function rebuilds state from the
+/// audit trail.
+pub fn evolve(
+    mut state: Distribution,
+    event: &Event,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> Distribution {
+    state.status = event.status_after();
+    if let Event::Collected { .. } = event {
+        state.collected_at = Some(at);
+        state.handed_over_by = Some(actor.to_string());
+    }
+    state
+}
+
+/// What the request decider needs to know of the studies asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StudyFacts {
+    pub uid: StudyUid,
+    pub patient_id: i64,
+}
+
+/// An active (not final) request on one of the studies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveRequest {
+    pub study_uid: StudyUid,
+    pub media_type: MediaType,
+    pub distribution_id: i64,
+}
+
+/// Decides a new request: the studies exist, belong to one patient, and
+/// none already has an active request for the same media type.
+pub fn decide_request(
+    request: &RequestMedia,
+    actor: &Actor,
+    known: &[StudyFacts],
+    active: &[ActiveRequest],
+) -> Result<Event, Rejection> {
+    actor.authorise(Action::Request)?;
+    let mut patient = None;
+    for uid in &request.study_uids {
+        let Some(study) = known.iter().find(|s| &s.uid == uid) else {
+            return Err(Rejection {
+                code: ReasonCode::UnknownStudy,
+                message: format!("study {} is not registered; import it first", uid.as_str()),
+                field: Some("study_uids".into()),
+            });
+        };
+        if *patient.get_or_insert(study.patient_id) != study.patient_id {
+            return Err(Rejection {
+                code: ReasonCode::StudiesOfDifferentPatients,
+                message: "one request covers the studies of one patient".into(),
+                field: Some("study_uids".into()),
+            });
+        }
+    }
+    if let Some(dup) = active
+        .iter()
+        .find(|a| a.media_type == request.media_type && request.study_uids.contains(&a.study_uid))
+    {
+        return Err(Rejection::new(
+            ReasonCode::DuplicateActiveRequest,
+            format!(
+                "study {} already has an active {} request: {}",
+                dup.study_uid.as_str(),
+                dup.media_type,
+                Reference::from_id(dup.distribution_id)
+            ),
+        ));
+    }
+    Ok(Event::Requested {
+        study_uids: request.study_uids.clone(),
+        media_type: request.media_type,
+        quantity: request.quantity,
+        urgency: request.urgency,
+        requester: request.requester.clone(),
+        comments: request.comments.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests;
