@@ -52,3 +52,87 @@ impl Event {
         }
     }
 }
+
+/// Facts about the distribution that every event payload carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventContext {
+    pub distribution_id: i64,
+    pub media_type: MediaType,
+    pub quantity: i64,
+    pub urgency: Urgency,
+    pub previous_status: Option<Status>,
+    pub actor: String,
+}
+
+impl Event {
+    /// The `data` of the CloudEvent downstream systems receive. No IC number
+    /// and no full name: collectors' documents appear masked.
+    pub fn payload(&self, ctx: &EventContext) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "distribution_id": ctx.distribution_id,
+            "reference": crate::Reference::from_id(ctx.distribution_id).to_string(),
+            "status": self.status_after(),
+            "previous_status": ctx.previous_status,
+            "media_type": ctx.media_type,
+            "quantity": ctx.quantity,
+            "urgency": ctx.urgency,
+            "actor": ctx.actor,
+        });
+        let extra = match self {
+            Event::Requested { study_uids, requester, .. } => serde_json::json!({
+                "study_count": study_uids.len(),
+                "requester_type": requester.kind,
+            }),
+            Event::PreparationStarted => serde_json::json!({}),
+            Event::Ready { storage_location } => serde_json::json!({ "storage_location": storage_location }),
+            Event::Collected { collector, slip_presented } => serde_json::json!({
+                "relationship": collector.relationship,
+                "document_type": collector.document.type_code(),
+                "document_masked": collector.document.masked(),
+                "slip_presented": slip_presented,
+            }),
+            Event::Cancelled { reason } => serde_json::json!({ "reason": reason }),
+        };
+        if let (Some(obj), serde_json::Value::Object(more)) = (v.as_object_mut(), extra) {
+            obj.extend(more);
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::Collector;
+    use crate::enums::Relationship;
+    use crate::identity::{IdentityDocument, Mykad};
+
+    #[test]
+    fn collected_payload_masks_the_document_and_names_nobody() {
+        let e = Event::Collected {
+            collector: Collector {
+                name: "Synthetic Son".into(),
+                document: IdentityDocument::Mykad { number: Mykad::parse("900101-01-1235", "d").unwrap() },
+                relationship: Relationship::Child,
+                relationship_other: None,
+                authority_reference: Some("CONSENT-1".into()),
+            },
+            slip_presented: true,
+        };
+        let ctx = EventContext {
+            distribution_id: 5,
+            media_type: MediaType::Cd,
+            quantity: 1,
+            urgency: Urgency::Normal,
+            previous_status: Some(Status::Ready),
+            actor: "reception1".into(),
+        };
+        let p = e.payload(&ctx);
+        assert_eq!(p["reference"], "MD-000005");
+        assert_eq!(p["status"], "COLLECTED");
+        assert_eq!(p["previous_status"], "READY");
+        assert_eq!(p["document_masked"], "******-**-1235");
+        let text = p.to_string();
+        assert!(!text.contains("900101011235") && !text.contains("Synthetic"), "{text}");
+    }
+}

@@ -1,1 +1,17 @@
-fn main() {}
+//! `mediadist-relay`: the outbox relay on its own.
+
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(about = "Publishes committed events to RabbitMQ and MQTT", after_help = mediadist_platform::config::ENV_HELP)]
+struct Args {}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    Args::parse();
+    let config = mediadist_platform::Config::from_env()?;
+    mediadist_platform::telemetry::init(config.json_logs);
+    let (trigger, shutdown) = mediadist_platform::Shutdown::new();
+    tokio::spawn(trigger.on_signal());
+    mediadist_relay::run(config, shutdown).await
+}
