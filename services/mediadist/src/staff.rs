@@ -1,0 +1,26 @@
+//! Staff accounts.
+
+use mediadist_domain::Role;
+use sqlx::PgPool;
+
+pub async fn add(pool: &PgPool, username: &str, full_name: &str, role: &str) -> anyhow::Result<i64> {
+    let role = Role::parse(role, "role")?;
+    let username = username.trim().to_lowercase();
+    let id = sqlx::query_scalar(
+        "INSERT INTO staff (username, full_name, role) VALUES ($1, $2, $3)
+         ON CONFLICT (username) DO UPDATE SET full_name = EXCLUDED.full_name, role = EXCLUDED.role, active = TRUE
+         RETURNING id",
+    )
+    .bind(&username)
+    .bind(full_name.trim())
+    .bind(role.as_str())
+    .fetch_one(pool)
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(d) if d.constraint().is_some() => {
+            anyhow::anyhow!("username must be 2 to 40 of a-z 0-9 . _ - and the name 1 to 200 characters")
+        }
+        other => other.into(),
+    })?;
+    Ok(id)
+}
