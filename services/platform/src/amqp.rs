@@ -89,3 +89,16 @@ pub async fn publish_confirmed(
 
 /// Header carrying why a message was dead-lettered by us.
 pub const REASON_HEADER: &str = "x-mediadist-reason";
+
+/// Removes a namespace's exchanges and queues (tests clean up after themselves).
+pub async fn delete_topology(ch: &Channel, cfg: &Config) -> Result<(), lapin::Error> {
+    use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
+    for stage in Stage::ALL {
+        ch.queue_delete(&cfg.stage_queue(stage), QueueDeleteOptions::default()).await?;
+    }
+    ch.queue_delete(&cfg.dead_queue(), QueueDeleteOptions::default()).await?;
+    for ex in [cfg.commands_exchange(), cfg.events_exchange(), cfg.dead_exchange()] {
+        ch.exchange_delete(&ex, ExchangeDeleteOptions::default()).await?;
+    }
+    Ok(())
+}
