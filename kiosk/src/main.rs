@@ -1,1 +1,145 @@
-fn main() {}
+//! `kiosk`: print collection slips, read a slip's QR code from a photo, and
+//! run the scan stations for a keyboard-wedge scanner.
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use mediadist_domain::Reference;
+use mediadist_kiosk::slip::{make_slip, Paper};
+use mediadist_kiosk::station::{Mode, Station};
+use mediadist_platform::client::CommandClient;
+use mediadist_platform::config::ENV_HELP;
+use mediadist_platform::{db, telemetry, Config};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "kiosk", about = "mediadist kiosk: collection slips and scan stations", after_help = ENV_HELP)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print a request's collection slip as a PNG for a thermal printer.
+    #[command(after_help = ENV_HELP)]
+    Slip {
+        /// The request's reference: MD-000042 or 42.
+        reference: String,
+        /// Where to write the PNG.
+        #[arg(long, value_name = "FILE.png")]
+        out: PathBuf,
+        /// Paper roll width in millimetres.
+        #[arg(long, value_enum, default_value = "80")]
+        paper: PaperArg,
+    },
+    /// Print the QR payload of a slip photo or scan (PNG or JPEG).
+    Decode {
+        /// The image file.
+        file: PathBuf,
+    },
+    /// Run a scan station: read scans and answers from stdin, one a line.
+    ///
+    /// prepare: a REQUESTED slip starts preparation; a PREPARING slip asks for
+    /// the shelf and marks it READY. handover: shows whose media it is, asks
+    /// for the collector's document, name and relationship, and records the
+    /// collection. Type a reference (MD-000042) when a slip will not scan;
+    /// `quit` or end of input closes the station.
+    #[command(after_help = ENV_HELP)]
+    Station {
+        #[arg(long, value_enum)]
+        mode: ModeArg,
+        /// The staff username the steps are recorded for.
+        #[arg(long)]
+        operator: String,
+        /// Seconds to wait for a worker's answer.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PaperArg {
+    #[value(name = "58")]
+    Mm58,
+    #[value(name = "80")]
+    Mm80,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Prepare,
+    Handover,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kiosk: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    match args.command {
+        Command::Decode { file } => {
+            let payload = mediadist_slip::decode_file(&file).map_err(|e| {
+                anyhow::anyhow!("could not read a QR code from {}: {e}", file.display())
+            })?;
+            println!("{payload}");
+            Ok(())
+        }
+        Command::Slip {
+            reference,
+            out,
+            paper,
+        } => {
+            let reference = Reference::parse(&reference, "reference")
+                .map_err(|e| anyhow::anyhow!("{}", e.reason))?;
+            let cfg = Config::from_env()?;
+            telemetry::init(cfg.json_logs);
+            let pool = db::connect(&cfg.database_url, 1)
+                .await
+                .context("connecting to the database")?;
+            let paper = match paper {
+                PaperArg::Mm58 => Paper::Mm58,
+                PaperArg::Mm80 => Paper::Mm80,
+            };
+            let (png, _token) = make_slip(&pool, &cfg, reference, paper).await?;
+            std::fs::write(&out, png).with_context(|| format!("writing {}", out.display()))?;
+            println!("{reference}: slip written to {}", out.display());
+            Ok(())
+        }
+        Command::Station {
+            mode,
+            operator,
+            timeout,
+        } => {
+            let mode = match mode {
+                ModeArg::Prepare => Mode::Prepare,
+                ModeArg::Handover => Mode::Handover,
+            };
+            let cfg = Config::from_env()?;
+            telemetry::init(cfg.json_logs);
+            let pool = db::connect(&cfg.database_url, 2)
+                .await
+                .context("connecting to the database")?;
+            let client = CommandClient::connect(&cfg, &format!("kiosk/{mode}"))
+                .await
+                .context("connecting to the message broker")?;
+            let input = tokio::io::BufReader::new(tokio::io::stdin());
+            let mut out = std::io::stdout();
+            let result = Station::new(&cfg, &pool, &client, mode, &operator)
+                .with_reply_timeout(std::time::Duration::from_secs(timeout.max(1)))
+                .run(input, &mut out)
+                .await;
+            client.close().await;
+            result?;
+            Ok(())
+        }
+    }
+}

@@ -13,12 +13,25 @@ use mediadist_platform::{Config, Shutdown};
 use sqlx::PgConnection;
 
 pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
-    worker::run(config, Stage::Collection, |c, e, x| handle(c, e, x).boxed(), shutdown).await
+    worker::run(
+        config,
+        Stage::Collection,
+        |c, e, x| handle(c, e, x).boxed(),
+        shutdown,
+    )
+    .await
 }
 
-pub async fn handle(conn: &mut PgConnection, env: &CommandEnvelope, ctx: &Context) -> Result<Reply, HandleError> {
+pub async fn handle(
+    conn: &mut PgConnection,
+    env: &CommandEnvelope,
+    ctx: &Context,
+) -> Result<Reply, HandleError> {
     if env.command != CommandType::Handover {
-        return Err(HandleError::Poison(format!("{} is not a collection command", env.command.type_name())));
+        return Err(HandleError::Poison(format!(
+            "{} is not a collection command",
+            env.command.type_name()
+        )));
     }
     let d: HandoverData = data(env)?;
     let parsed = Target::parse(&d.target).and_then(|t| Ok((t, d.collector.validate()?)));
@@ -26,6 +39,10 @@ pub async fn handle(conn: &mut PgConnection, env: &CommandEnvelope, ctx: &Contex
         Ok(v) => v,
         Err(e) => return Ok(Reply::rejected(&env.event.id, None, e.into())),
     };
-    let command = Command::Handover { collector, document_seen: d.document_seen, slip_presented: target.is_slip() };
+    let command = Command::Handover {
+        collector,
+        document_seen: d.document_seen,
+        slip_presented: target.is_slip(),
+    };
     transition(conn, env, ctx, &target, &d.actor, command).await
 }

@@ -79,13 +79,22 @@ impl Event {
             "actor": ctx.actor,
         });
         let extra = match self {
-            Event::Requested { study_uids, requester, .. } => serde_json::json!({
+            Event::Requested {
+                study_uids,
+                requester,
+                ..
+            } => serde_json::json!({
                 "study_count": study_uids.len(),
                 "requester_type": requester.kind,
             }),
             Event::PreparationStarted => serde_json::json!({}),
-            Event::Ready { storage_location } => serde_json::json!({ "storage_location": storage_location }),
-            Event::Collected { collector, slip_presented } => serde_json::json!({
+            Event::Ready { storage_location } => {
+                serde_json::json!({ "storage_location": storage_location })
+            }
+            Event::Collected {
+                collector,
+                slip_presented,
+            } => serde_json::json!({
                 "relationship": collector.relationship,
                 "document_type": collector.document.type_code(),
                 "document_masked": collector.document.masked(),
@@ -112,7 +121,9 @@ mod tests {
         let e = Event::Collected {
             collector: Collector {
                 name: "Synthetic Son".into(),
-                document: IdentityDocument::Mykad { number: Mykad::parse("900101-01-1235", "d").unwrap() },
+                document: IdentityDocument::Mykad {
+                    number: Mykad::parse("900101-01-1235", "d").unwrap(),
+                },
                 relationship: Relationship::Child,
                 relationship_other: None,
                 authority_reference: Some("CONSENT-1".into()),
@@ -133,6 +144,9 @@ mod tests {
         assert_eq!(p["previous_status"], "READY");
         assert_eq!(p["document_masked"], "******-**-1235");
         let text = p.to_string();
-        assert!(!text.contains("900101011235") && !text.contains("Synthetic"), "{text}");
+        assert!(
+            !text.contains("900101011235") && !text.contains("Synthetic"),
+            "{text}"
+        );
     }
 }

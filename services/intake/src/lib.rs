@@ -16,10 +16,20 @@ use mediadist_platform::{Config, Shutdown};
 use sqlx::PgConnection;
 
 pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
-    worker::run(config, Stage::Intake, |c, e, x| handle(c, e, x).boxed(), shutdown).await
+    worker::run(
+        config,
+        Stage::Intake,
+        |c, e, x| handle(c, e, x).boxed(),
+        shutdown,
+    )
+    .await
 }
 
-pub async fn handle(conn: &mut PgConnection, env: &CommandEnvelope, ctx: &Context) -> Result<Reply, HandleError> {
+pub async fn handle(
+    conn: &mut PgConnection,
+    env: &CommandEnvelope,
+    ctx: &Context,
+) -> Result<Reply, HandleError> {
     match env.command {
         CommandType::RegisterStudy => register::handle(conn, env, data(env)?).await,
         CommandType::RequestMedia => request::handle(conn, env, data(env)?).await,
@@ -29,8 +39,19 @@ pub async fn handle(conn: &mut PgConnection, env: &CommandEnvelope, ctx: &Contex
                 Ok(t) => t,
                 Err(e) => return Ok(Reply::rejected(&env.event.id, None, e.into())),
             };
-            transition(conn, env, ctx, &target, &d.actor, Command::Cancel { reason: d.reason }).await
+            transition(
+                conn,
+                env,
+                ctx,
+                &target,
+                &d.actor,
+                Command::Cancel { reason: d.reason },
+            )
+            .await
         }
-        other => Err(HandleError::Poison(format!("{} is not an intake command", other.type_name()))),
+        other => Err(HandleError::Poison(format!(
+            "{} is not an intake command",
+            other.type_name()
+        ))),
     }
 }

@@ -7,7 +7,11 @@ use mediadist_domain::reply::Reply;
 use mediadist_platform::worker::HandleError;
 use sqlx::PgConnection;
 
-pub async fn handle(conn: &mut PgConnection, env: &CommandEnvelope, d: RegisterStudyData) -> Result<Reply, HandleError> {
+pub async fn handle(
+    conn: &mut PgConnection,
+    env: &CommandEnvelope,
+    d: RegisterStudyData,
+) -> Result<Reply, HandleError> {
     let s = match d.validate() {
         Ok(s) => s,
         Err(e) => return Ok(Reply::rejected(&env.event.id, None, e.into())),
@@ -65,10 +69,11 @@ pub async fn handle(conn: &mut PgConnection, env: &CommandEnvelope, d: RegisterS
     let study_id = match study_id {
         Some(id) => id,
         None => {
-            let (id, owner): (i64, i64) = sqlx::query_as("SELECT id, patient_id FROM studies WHERE study_uid = $1")
-                .bind(s.study_uid.as_str())
-                .fetch_one(&mut *conn)
-                .await?;
+            let (id, owner): (i64, i64) =
+                sqlx::query_as("SELECT id, patient_id FROM studies WHERE study_uid = $1")
+                    .bind(s.study_uid.as_str())
+                    .fetch_one(&mut *conn)
+                    .await?;
             if owner != patient_id {
                 return Ok(Reply::rejected(
                     &env.event.id,

@@ -11,7 +11,11 @@ use mediadist_platform::store::{load_staff, record, Loaded};
 use mediadist_platform::worker::HandleError;
 use sqlx::{PgConnection, Row};
 
-pub async fn handle(conn: &mut PgConnection, env: &CommandEnvelope, d: RequestMediaData) -> Result<Reply, HandleError> {
+pub async fn handle(
+    conn: &mut PgConnection,
+    env: &CommandEnvelope,
+    d: RequestMediaData,
+) -> Result<Reply, HandleError> {
     let id = &env.event.id;
     let staff = match load_staff(conn, &d.actor).await? {
         Ok(s) => s,
@@ -31,7 +35,10 @@ pub async fn handle(conn: &mut PgConnection, env: &CommandEnvelope, d: RequestMe
     let known: Vec<StudyFacts> = rows
         .iter()
         .filter_map(|r| {
-            Some(StudyFacts { uid: StudyUid::parse(r.get("study_uid"), "study_uid").ok()?, patient_id: r.get("patient_id") })
+            Some(StudyFacts {
+                uid: StudyUid::parse(r.get("study_uid"), "study_uid").ok()?,
+                patient_id: r.get("patient_id"),
+            })
         })
         .collect();
     let active_rows = sqlx::query(
@@ -55,10 +62,23 @@ pub async fn handle(conn: &mut PgConnection, env: &CommandEnvelope, d: RequestMe
         Ok(e) => e,
         Err(r) => return Ok(Reply::rejected(id, None, r)),
     };
-    let Event::Requested { media_type, quantity, urgency, requester, comments, .. } = &event else {
-        return Err(HandleError::Poison("decider returned an unexpected event".into()));
+    let Event::Requested {
+        media_type,
+        quantity,
+        urgency,
+        requester,
+        comments,
+        ..
+    } = &event
+    else {
+        return Err(HandleError::Poison(
+            "decider returned an unexpected event".into(),
+        ));
     };
-    let patient_id: i64 = rows.first().map(|r| r.get("patient_id")).unwrap_or_default();
+    let patient_id: i64 = rows
+        .first()
+        .map(|r| r.get("patient_id"))
+        .unwrap_or_default();
     let dist_id: i64 = sqlx::query_scalar(
         "INSERT INTO media_distributions (patient_id, media_type, quantity, urgency, requester_type, requester_name,
             requester_organisation, requester_reference, requester_contact, requested_by_id, comments)

@@ -83,17 +83,28 @@ pub fn registration(s: &ImportedStudy) -> RegisterStudyData {
 
 /// Scans `root`, printing a progress line to `progress_out`, then sends one
 /// registration per study and waits for each answer.
-pub async fn import(client: &CommandClient, root: &Path, progress_out: &mut dyn Write) -> anyhow::Result<ImportSummary> {
+pub async fn import(
+    client: &CommandClient,
+    root: &Path,
+    progress_out: &mut dyn Write,
+) -> anyhow::Result<ImportSummary> {
     let mut last = std::time::Instant::now();
     let report: ScanReport = scan(root, &mut |p: Progress| {
         if last.elapsed() > Duration::from_millis(200) {
             last = std::time::Instant::now();
-            let _ = write!(progress_out, "\rreading: {} files, {} instances", p.files_seen, p.instances);
+            let _ = write!(
+                progress_out,
+                "\rreading: {} files, {} instances",
+                p.files_seen, p.instances
+            );
             let _ = progress_out.flush();
         }
     })?;
-    let mut patients: Vec<(&str, Option<&str>)> =
-        report.studies.iter().map(|s| (s.patient.patient_id.as_str(), s.patient.issuer.as_deref())).collect();
+    let mut patients: Vec<(&str, Option<&str>)> = report
+        .studies
+        .iter()
+        .map(|s| (s.patient.patient_id.as_str(), s.patient.issuer.as_deref()))
+        .collect();
     patients.sort();
     patients.dedup();
     let mut summary = ImportSummary {
@@ -102,14 +113,26 @@ pub async fn import(client: &CommandClient, root: &Path, progress_out: &mut dyn 
         patients: patients.len(),
         studies: report.studies.len(),
         series: report.studies.iter().map(|s| s.series.len()).sum(),
-        skipped: report.skipped.iter().map(|s| (s.path.display().to_string(), s.reason.clone())).collect(),
+        skipped: report
+            .skipped
+            .iter()
+            .map(|s| (s.path.display().to_string(), s.reason.clone()))
+            .collect(),
         ..Default::default()
     };
     for (n, study) in report.studies.iter().enumerate() {
-        let _ = write!(progress_out, "\rregistering: {}/{} studies", n + 1, report.studies.len());
+        let _ = write!(
+            progress_out,
+            "\rregistering: {}/{} studies",
+            n + 1,
+            report.studies.len()
+        );
         let _ = progress_out.flush();
         let data = serde_json::to_value(registration(study))?;
-        match client.send(CommandType::RegisterStudy, data, Duration::from_secs(15)).await {
+        match client
+            .send(CommandType::RegisterStudy, data, Duration::from_secs(15))
+            .await
+        {
             Ok(reply) if reply.outcome == Outcome::Accepted => summary.registered += 1,
             Ok(reply) => summary.refused.push(format!(
                 "{}: {}",

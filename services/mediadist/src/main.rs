@@ -105,12 +105,30 @@ async fn main() -> anyhow::Result<()> {
             print!("{summary}");
             client.close().await;
         }
-        Cmd::Staff { command: StaffCmd::Add { username, name, role } } => {
+        Cmd::Staff {
+            command:
+                StaffCmd::Add {
+                    username,
+                    name,
+                    role,
+                },
+        } => {
             let pool = db::connect_and_migrate(&config.database_url, 1).await?;
             let id = staff::add(&pool, &username, &name, &role).await?;
             println!("staff {username} ({role}) id {id}");
         }
-        Cmd::Request { studies, media, quantity, urgency, requester, requester_name, organisation, letter, comments, by } => {
+        Cmd::Request {
+            studies,
+            media,
+            quantity,
+            urgency,
+            requester,
+            requester_name,
+            organisation,
+            letter,
+            comments,
+            by,
+        } => {
             let client = CommandClient::connect(&config, "mediadist/cli").await?;
             let args = request::RequestArgs {
                 studies,

@@ -35,7 +35,13 @@ pub async fn send(client: &CommandClient, a: RequestArgs) -> anyhow::Result<Repl
         comments: a.comments,
         actor: a.by,
     };
-    Ok(client.send(CommandType::RequestMedia, serde_json::to_value(data)?, Duration::from_secs(10)).await?)
+    Ok(client
+        .send(
+            CommandType::RequestMedia,
+            serde_json::to_value(data)?,
+            Duration::from_secs(10),
+        )
+        .await?)
 }
 
 /// One line for the operator.

@@ -34,7 +34,12 @@ pub async fn render(pool: &PgPool, reference: &str) -> anyhow::Result<String> {
         .fetch_all(pool)
         .await?;
     let mut o = String::new();
-    let opt = |c: &str| d.try_get::<Option<String>, _>(c).ok().flatten().unwrap_or_else(|| "-".into());
+    let opt = |c: &str| {
+        d.try_get::<Option<String>, _>(c)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| "-".into())
+    };
     let time = |c: &str| {
         d.try_get::<Option<DateTime<Utc>>, _>(c)
             .ok()
@@ -42,21 +47,59 @@ pub async fn render(pool: &PgPool, reference: &str) -> anyhow::Result<String> {
             .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
             .unwrap_or_else(|| "-".into())
     };
-    writeln!(o, "{}  {}", Reference::from_id(id), d.get::<String, _>("status"))?;
+    writeln!(
+        o,
+        "{}  {}",
+        Reference::from_id(id),
+        d.get::<String, _>("status")
+    )?;
     writeln!(
         o,
         "patient:      {} (MRN {})",
         mediadist_domain::names::mask_name(d.get("patient_name")),
         d.get::<String, _>("mrn")
     )?;
-    writeln!(o, "media:        {} x {}", d.get::<String, _>("media_type"), d.get::<i32, _>("quantity"))?;
+    writeln!(
+        o,
+        "media:        {} x {}",
+        d.get::<String, _>("media_type"),
+        d.get::<i32, _>("quantity")
+    )?;
     writeln!(o, "urgency:      {}", d.get::<String, _>("urgency"))?;
-    writeln!(o, "requested:    {} by {}", time("request_date"), d.get::<String, _>("requested_by"))?;
-    writeln!(o, "requester:    {} {} {} {}", d.get::<String, _>("requester_type"), opt("requester_name"), opt("requester_organisation"), opt("requester_reference"))?;
-    writeln!(o, "prepared by:  {}   shelf: {}", opt("prepared_by"), opt("storage_location"))?;
+    writeln!(
+        o,
+        "requested:    {} by {}",
+        time("request_date"),
+        d.get::<String, _>("requested_by")
+    )?;
+    writeln!(
+        o,
+        "requester:    {} {} {} {}",
+        d.get::<String, _>("requester_type"),
+        opt("requester_name"),
+        opt("requester_organisation"),
+        opt("requester_reference")
+    )?;
+    writeln!(
+        o,
+        "prepared by:  {}   shelf: {}",
+        opt("prepared_by"),
+        opt("storage_location")
+    )?;
     if d.get::<String, _>("status") == "COLLECTED" {
-        let doc = d.get::<Option<String>, _>("collected_by_ic").unwrap_or_default();
-        let masked = format!("****{}", doc.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect::<String>());
+        let doc = d
+            .get::<Option<String>, _>("collected_by_ic")
+            .unwrap_or_default();
+        let masked = format!(
+            "****{}",
+            doc.chars()
+                .rev()
+                .take(4)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<String>()
+        );
         writeln!(
             o,
             "collected:    {} by {} ({} {}, {}) handed over by {}",
@@ -77,9 +120,13 @@ pub async fn render(pool: &PgPool, reference: &str) -> anyhow::Result<String> {
             o,
             "  {}  acc {}  {}  {}",
             s.get::<String, _>("study_uid"),
-            s.get::<Option<String>, _>("accession_number").unwrap_or_else(|| "-".into()),
-            s.get::<Option<chrono::NaiveDate>, _>("study_date").map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
-            s.get::<Option<String>, _>("description").unwrap_or_default()
+            s.get::<Option<String>, _>("accession_number")
+                .unwrap_or_else(|| "-".into()),
+            s.get::<Option<chrono::NaiveDate>, _>("study_date")
+                .map(|x| x.to_string())
+                .unwrap_or_else(|| "-".into()),
+            s.get::<Option<String>, _>("description")
+                .unwrap_or_default()
         )?;
     }
     writeln!(o, "audit trail:")?;
@@ -89,10 +136,13 @@ pub async fn render(pool: &PgPool, reference: &str) -> anyhow::Result<String> {
             "  {}  {:<17} {:>9} -> {:<9} by {}{}",
             e.get::<DateTime<Utc>, _>("at").format("%Y-%m-%d %H:%M:%S"),
             e.get::<String, _>("event"),
-            e.get::<Option<String>, _>("from_status").unwrap_or_default(),
+            e.get::<Option<String>, _>("from_status")
+                .unwrap_or_default(),
             e.get::<String, _>("to_status"),
             e.get::<String, _>("actor"),
-            e.get::<Option<String>, _>("reason").map(|r| format!("  ({r})")).unwrap_or_default()
+            e.get::<Option<String>, _>("reason")
+                .map(|r| format!("  ({r})"))
+                .unwrap_or_default()
         )?;
     }
     Ok(o)

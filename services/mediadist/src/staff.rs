@@ -3,7 +3,12 @@
 use mediadist_domain::Role;
 use sqlx::PgPool;
 
-pub async fn add(pool: &PgPool, username: &str, full_name: &str, role: &str) -> anyhow::Result<i64> {
+pub async fn add(
+    pool: &PgPool,
+    username: &str,
+    full_name: &str,
+    role: &str,
+) -> anyhow::Result<i64> {
     let role = Role::parse(role, "role")?;
     let username = username.trim().to_lowercase();
     let id = sqlx::query_scalar(

@@ -3,7 +3,8 @@
 
 use crate::config::Config;
 use lapin::options::{
-    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
+    QueueDeclareOptions,
 };
 use lapin::publisher_confirm::Confirmation;
 use lapin::types::{AMQPValue, FieldTable, ShortString};
@@ -26,30 +27,84 @@ pub async fn confirm_channel(conn: &Connection) -> Result<Channel, lapin::Error>
 }
 
 fn durable_exchange() -> ExchangeDeclareOptions {
-    ExchangeDeclareOptions { durable: true, ..Default::default() }
+    ExchangeDeclareOptions {
+        durable: true,
+        ..Default::default()
+    }
 }
 
 /// Declares the commands, events and dead-letter exchanges, one quorum queue
 /// per stage (dead-lettering to `<ns>.dead`, with a delivery limit), and the
 /// dead-letter queue. Idempotent: every service runs it at start.
 pub async fn declare_topology(ch: &Channel, cfg: &Config) -> Result<(), lapin::Error> {
-    for ex in [cfg.commands_exchange(), cfg.events_exchange(), cfg.dead_exchange()] {
-        ch.exchange_declare(&ex, ExchangeKind::Topic, durable_exchange(), FieldTable::default()).await?;
+    for ex in [
+        cfg.commands_exchange(),
+        cfg.events_exchange(),
+        cfg.dead_exchange(),
+    ] {
+        ch.exchange_declare(
+            &ex,
+            ExchangeKind::Topic,
+            durable_exchange(),
+            FieldTable::default(),
+        )
+        .await?;
     }
     for stage in Stage::ALL {
         let queue = cfg.stage_queue(stage);
         let mut args = FieldTable::default();
-        args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
-        args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString(cfg.dead_exchange().into()));
-        args.insert("x-delivery-limit".into(), AMQPValue::LongInt(cfg.delivery_limit));
-        ch.queue_declare(&queue, QueueDeclareOptions { durable: true, ..Default::default() }, args).await?;
-        ch.queue_bind(&queue, &cfg.commands_exchange(), &format!("{}.#", stage.name()), QueueBindOptions::default(), FieldTable::default())
-            .await?;
+        args.insert(
+            "x-queue-type".into(),
+            AMQPValue::LongString("quorum".into()),
+        );
+        args.insert(
+            "x-dead-letter-exchange".into(),
+            AMQPValue::LongString(cfg.dead_exchange().into()),
+        );
+        args.insert(
+            "x-delivery-limit".into(),
+            AMQPValue::LongInt(cfg.delivery_limit),
+        );
+        ch.queue_declare(
+            &queue,
+            QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            args,
+        )
+        .await?;
+        ch.queue_bind(
+            &queue,
+            &cfg.commands_exchange(),
+            &format!("{}.#", stage.name()),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
     }
     let mut args = FieldTable::default();
-    args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
-    ch.queue_declare(&cfg.dead_queue(), QueueDeclareOptions { durable: true, ..Default::default() }, args).await?;
-    ch.queue_bind(&cfg.dead_queue(), &cfg.dead_exchange(), "#", QueueBindOptions::default(), FieldTable::default()).await?;
+    args.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
+    ch.queue_declare(
+        &cfg.dead_queue(),
+        QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        },
+        args,
+    )
+    .await?;
+    ch.queue_bind(
+        &cfg.dead_queue(),
+        &cfg.dead_exchange(),
+        "#",
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -78,7 +133,13 @@ pub async fn publish_confirmed(
     props: BasicProperties,
 ) -> Result<(), PublishError> {
     let confirm = ch
-        .basic_publish(exchange, routing_key, BasicPublishOptions::default(), payload, props)
+        .basic_publish(
+            exchange,
+            routing_key,
+            BasicPublishOptions::default(),
+            payload,
+            props,
+        )
         .await?
         .await?;
     match confirm {
@@ -94,11 +155,18 @@ pub const REASON_HEADER: &str = "x-mediadist-reason";
 pub async fn delete_topology(ch: &Channel, cfg: &Config) -> Result<(), lapin::Error> {
     use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
     for stage in Stage::ALL {
-        ch.queue_delete(&cfg.stage_queue(stage), QueueDeleteOptions::default()).await?;
+        ch.queue_delete(&cfg.stage_queue(stage), QueueDeleteOptions::default())
+            .await?;
     }
-    ch.queue_delete(&cfg.dead_queue(), QueueDeleteOptions::default()).await?;
-    for ex in [cfg.commands_exchange(), cfg.events_exchange(), cfg.dead_exchange()] {
-        ch.exchange_delete(&ex, ExchangeDeleteOptions::default()).await?;
+    ch.queue_delete(&cfg.dead_queue(), QueueDeleteOptions::default())
+        .await?;
+    for ex in [
+        cfg.commands_exchange(),
+        cfg.events_exchange(),
+        cfg.dead_exchange(),
+    ] {
+        ch.exchange_delete(&ex, ExchangeDeleteOptions::default())
+            .await?;
     }
     Ok(())
 }

@@ -48,13 +48,26 @@ impl CommandClient {
         amqp::declare_topology(&setup, cfg).await?;
         let ch = amqp::confirm_channel(&conn).await?;
         let mut replies = ch
-            .basic_consume(REPLY_TO, "replies", BasicConsumeOptions { no_ack: true, ..Default::default() }, FieldTable::default())
+            .basic_consume(
+                REPLY_TO,
+                "replies",
+                BasicConsumeOptions {
+                    no_ack: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
             .await?;
         let pending: Pending = Arc::default();
         let waiting = pending.clone();
         tokio::spawn(async move {
             while let Some(Ok(d)) = replies.next().await {
-                let Some(corr) = d.properties.correlation_id().as_ref().map(|c| c.to_string()) else {
+                let Some(corr) = d
+                    .properties
+                    .correlation_id()
+                    .as_ref()
+                    .map(|c| c.to_string())
+                else {
                     continue;
                 };
                 let Ok(reply) = serde_json::from_slice::<Reply>(&d.data) else {
@@ -67,12 +80,30 @@ impl CommandClient {
                 }
             }
         });
-        Ok(CommandClient { conn, ch, pending, exchange: cfg.commands_exchange(), source: source.to_string() })
+        Ok(CommandClient {
+            conn,
+            ch,
+            pending,
+            exchange: cfg.commands_exchange(),
+            source: source.to_string(),
+        })
     }
 
     /// Sends a command with a fresh id and waits for the answer.
-    pub async fn send(&self, command: CommandType, data: serde_json::Value, timeout: Duration) -> Result<Reply, ClientError> {
-        self.send_with_id(&uuid::Uuid::new_v4().to_string(), command, None, data, timeout).await
+    pub async fn send(
+        &self,
+        command: CommandType,
+        data: serde_json::Value,
+        timeout: Duration,
+    ) -> Result<Reply, ClientError> {
+        self.send_with_id(
+            &uuid::Uuid::new_v4().to_string(),
+            command,
+            None,
+            data,
+            timeout,
+        )
+        .await
     }
 
     /// Sends a command with the caller's id (an idempotency key) and waits.
@@ -85,7 +116,13 @@ impl CommandClient {
         timeout: Duration,
     ) -> Result<Reply, ClientError> {
         let correlation = uuid::Uuid::new_v4().to_string();
-        let mut ev = CloudEvent::new(id.to_string(), &self.source, command.type_name(), chrono::Utc::now(), data);
+        let mut ev = CloudEvent::new(
+            id.to_string(),
+            &self.source,
+            command.type_name(),
+            chrono::Utc::now(),
+            data,
+        );
         ev.subject = subject;
         ev.correlationid = Some(correlation.clone());
         let body = serde_json::to_vec(&ev).unwrap_or_default();
@@ -96,7 +133,14 @@ impl CommandClient {
         let props = amqp::json_properties(id)
             .with_reply_to(ShortString::from(REPLY_TO))
             .with_correlation_id(ShortString::from(correlation.as_str()));
-        let sent = amqp::publish_confirmed(&self.ch, &self.exchange, &command.routing_key(), &body, props).await;
+        let sent = amqp::publish_confirmed(
+            &self.ch,
+            &self.exchange,
+            &command.routing_key(),
+            &body,
+            props,
+        )
+        .await;
         if let Err(e) = sent {
             self.forget(&correlation);
             return Err(e.into());
@@ -111,10 +155,28 @@ impl CommandClient {
     }
 
     /// Publishes without waiting for an answer (bulk import).
-    pub async fn publish(&self, id: &str, command: CommandType, data: serde_json::Value) -> Result<(), ClientError> {
-        let ev = CloudEvent::new(id.to_string(), &self.source, command.type_name(), chrono::Utc::now(), data);
+    pub async fn publish(
+        &self,
+        id: &str,
+        command: CommandType,
+        data: serde_json::Value,
+    ) -> Result<(), ClientError> {
+        let ev = CloudEvent::new(
+            id.to_string(),
+            &self.source,
+            command.type_name(),
+            chrono::Utc::now(),
+            data,
+        );
         let body = serde_json::to_vec(&ev).unwrap_or_default();
-        amqp::publish_confirmed(&self.ch, &self.exchange, &command.routing_key(), &body, amqp::json_properties(id)).await?;
+        amqp::publish_confirmed(
+            &self.ch,
+            &self.exchange,
+            &command.routing_key(),
+            &body,
+            amqp::json_properties(id),
+        )
+        .await?;
         Ok(())
     }
 

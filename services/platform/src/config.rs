@@ -27,12 +27,17 @@ pub struct Config {
 pub const DEV_SLIP_KEY: &str = "mediadist-development-slip-key-change-me";
 
 fn var(name: &str, default: &str) -> String {
-    env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
+    env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_string())
 }
 
 fn num<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
     match env::var(name) {
-        Ok(v) if !v.is_empty() => v.parse().map_err(|_| anyhow::anyhow!("{name}={v} is not a valid number")),
+        Ok(v) if !v.is_empty() => v
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}={v} is not a valid number")),
         _ => Ok(default),
     }
 }
@@ -40,11 +45,17 @@ fn num<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
 impl Config {
     pub fn from_env() -> anyhow::Result<Self> {
         let namespace = var("MEDIADIST_NAMESPACE", "mediadist");
-        if !namespace.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if !namespace
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             anyhow::bail!("MEDIADIST_NAMESPACE may hold letters, digits, - and _ only");
         }
         Ok(Config {
-            database_url: var("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mediadist"),
+            database_url: var(
+                "DATABASE_URL",
+                "postgres://postgres@127.0.0.1:5432/mediadist",
+            ),
             amqp_url: var("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
             mqtt_url: var("MQTT_URL", "mqtt://127.0.0.1:1883"),
             namespace,
@@ -54,7 +65,8 @@ impl Config {
             delivery_limit: num("MEDIADIST_DELIVERY_LIMIT", 5)?,
             consumers: num("MEDIADIST_CONSUMERS", 2)?,
             policy: HandoverPolicy {
-                authority_required_for_others: var("MEDIADIST_AUTHORITY_FOR_OTHERS", "true") != "false",
+                authority_required_for_others: var("MEDIADIST_AUTHORITY_FOR_OTHERS", "true")
+                    != "false",
             },
             api_addr: var("MEDIADIST_API_ADDR", "127.0.0.1:8080"),
             json_logs: var("MEDIADIST_LOG_FORMAT", "text") == "json",

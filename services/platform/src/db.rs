@@ -25,14 +25,18 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
         return Ok(());
     };
     let mut admin = opts.database("postgres").connect().await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(&name)
-        .fetch_one(&mut admin)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await?;
     if !exists {
         let quoted = name.replace('"', "\"\"");
         // Two starters racing: the loser's "already exists" is fine.
-        if let Err(e) = sqlx::query(&format!("CREATE DATABASE \"{quoted}\"")).execute(&mut admin).await {
+        if let Err(e) = sqlx::query(&format!("CREATE DATABASE \"{quoted}\""))
+            .execute(&mut admin)
+            .await
+        {
             if !e.to_string().contains("already exists") {
                 return Err(e.into());
             }
@@ -53,10 +57,23 @@ pub async fn connect_and_migrate(url: &str, max: u32) -> anyhow::Result<PgPool> 
 /// serialization/deadlock conflict.
 pub fn is_transient(e: &sqlx::Error) -> bool {
     match e {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(d) => matches!(
             d.code().as_deref(),
-            Some("40001" | "40P01" | "57P01" | "57P02" | "57P03" | "08000" | "08003" | "08006" | "53300")
+            Some(
+                "40001"
+                    | "40P01"
+                    | "57P01"
+                    | "57P02"
+                    | "57P03"
+                    | "08000"
+                    | "08003"
+                    | "08006"
+                    | "53300"
+            )
         ),
         _ => false,
     }

@@ -8,7 +8,10 @@ use tokio::sync::watch;
 pub fn options(url: &str, client_id: &str) -> anyhow::Result<MqttOptions> {
     let rest = url.strip_prefix("mqtt://").unwrap_or(url);
     let (host, port) = rest.rsplit_once(':').unwrap_or((rest, "1883"));
-    let port: u16 = port.trim_end_matches('/').parse().map_err(|_| anyhow::anyhow!("MQTT_URL {url}: bad port"))?;
+    let port: u16 = port
+        .trim_end_matches('/')
+        .parse()
+        .map_err(|_| anyhow::anyhow!("MQTT_URL {url}: bad port"))?;
     let mut opts = MqttOptions::new(client_id, host, port);
     opts.set_keep_alive(Duration::from_secs(15));
     opts.set_max_packet_size(256 * 1024, 256 * 1024);

@@ -11,7 +11,10 @@ use mediadist_domain::event::{Event, EventContext};
 use mediadist_domain::reply::Reply;
 use mediadist_domain::roles::Actor;
 use mediadist_domain::workflow::{decide, Command, Distribution};
-use mediadist_domain::{IdentityDocument, MediaType, Mykad, PassportNo, ReasonCode, Rejection, Role, SlipKey, Status, Urgency};
+use mediadist_domain::{
+    IdentityDocument, MediaType, Mykad, PassportNo, ReasonCode, Rejection, Role, SlipKey, Status,
+    Urgency,
+};
 use sqlx::{PgConnection, Row};
 
 /// A member of staff as stored.
@@ -21,21 +24,34 @@ pub struct Staff {
     pub actor: Actor,
 }
 
-pub async fn load_staff(conn: &mut PgConnection, username: &str) -> Result<Result<Staff, Rejection>, sqlx::Error> {
+pub async fn load_staff(
+    conn: &mut PgConnection,
+    username: &str,
+) -> Result<Result<Staff, Rejection>, sqlx::Error> {
     let row = sqlx::query("SELECT id, role, active FROM staff WHERE username = $1")
         .bind(username.trim().to_lowercase())
         .fetch_optional(conn)
         .await?;
     let Some(row) = row else {
-        return Ok(Err(Rejection::new(ReasonCode::UnknownStaff, format!("no staff account '{}'", username.trim()))));
+        return Ok(Err(Rejection::new(
+            ReasonCode::UnknownStaff,
+            format!("no staff account '{}'", username.trim()),
+        )));
     };
     let role: String = row.get("role");
     let Ok(role) = Role::parse(&role, "role") else {
-        return Ok(Err(Rejection::new(ReasonCode::UnknownStaff, "staff account has an unknown role")));
+        return Ok(Err(Rejection::new(
+            ReasonCode::UnknownStaff,
+            "staff account has an unknown role",
+        )));
     };
     Ok(Ok(Staff {
         id: row.get("id"),
-        actor: Actor { username: username.trim().to_lowercase(), role, active: row.get("active") },
+        actor: Actor {
+            username: username.trim().to_lowercase(),
+            role,
+            active: row.get("active"),
+        },
     }))
 }
 
@@ -50,7 +66,10 @@ pub struct Loaded {
 
 /// Loads and locks (FOR UPDATE) one distribution: concurrent commands on it
 /// queue behind this transaction, so two kiosks cannot both hand it over.
-pub async fn lock_distribution(conn: &mut PgConnection, id: i64) -> Result<Option<Loaded>, sqlx::Error> {
+pub async fn lock_distribution(
+    conn: &mut PgConnection,
+    id: i64,
+) -> Result<Option<Loaded>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT d.id, d.status, d.slip_version, d.media_type, d.quantity, d.urgency, d.collection_datetime,
                 p.ic, p.passport_country, p.passport_no, h.username AS handed_over_by
@@ -65,9 +84,14 @@ pub async fn lock_distribution(conn: &mut PgConnection, id: i64) -> Result<Optio
     .await?;
     let Some(r) = row else { return Ok(None) };
     // Values come from our own constrained columns; a mismatch is a bug, reported as such.
-    let bad = |what: &str| sqlx::Error::Decode(format!("media_distributions.{what} holds an unknown value").into());
+    let bad = |what: &str| {
+        sqlx::Error::Decode(format!("media_distributions.{what} holds an unknown value").into())
+    };
     let ic: Option<String> = r.get("ic");
-    let passport = match (r.get::<Option<String>, _>("passport_country"), r.get::<Option<String>, _>("passport_no")) {
+    let passport = match (
+        r.get::<Option<String>, _>("passport_country"),
+        r.get::<Option<String>, _>("passport_no"),
+    ) {
         (Some(c), Some(n)) => PassportNo::parse(&c, &n, "passport").ok(),
         _ => None,
     };
@@ -81,7 +105,8 @@ pub async fn lock_distribution(conn: &mut PgConnection, id: i64) -> Result<Optio
             collected_at: r.get::<Option<DateTime<Utc>>, _>("collection_datetime"),
             handed_over_by: r.get("handed_over_by"),
         },
-        media_type: MediaType::parse(r.get("media_type"), "media_type").map_err(|_| bad("media_type"))?,
+        media_type: MediaType::parse(r.get("media_type"), "media_type")
+            .map_err(|_| bad("media_type"))?,
         quantity: r.get::<i32, _>("quantity") as i64,
         urgency: Urgency::parse(r.get("urgency"), "urgency").map_err(|_| bad("urgency"))?,
     }))
@@ -89,7 +114,11 @@ pub async fn lock_distribution(conn: &mut PgConnection, id: i64) -> Result<Optio
 
 /// Finds the distribution a command targets. A slip must carry a valid
 /// signature and the current slip version (a reprint retires old slips).
-pub async fn resolve_target(conn: &mut PgConnection, target: &Target, key: &SlipKey) -> Result<Result<Loaded, Rejection>, sqlx::Error> {
+pub async fn resolve_target(
+    conn: &mut PgConnection,
+    target: &Target,
+    key: &SlipKey,
+) -> Result<Result<Loaded, Rejection>, sqlx::Error> {
     let (id, slip_version) = match target {
         Target::Token(text) => match key.verify(text) {
             Ok(t) => (t.distribution_id, Some(t.slip_version)),
@@ -102,7 +131,11 @@ pub async fn resolve_target(conn: &mut PgConnection, target: &Target, key: &Slip
             Some(_) => "this slip belongs to no request here".to_string(),
             None => format!("no request {}", mediadist_domain::Reference::from_id(id)),
         };
-        let code = if slip_version.is_some() { ReasonCode::TokenInvalid } else { ReasonCode::NotFound };
+        let code = if slip_version.is_some() {
+            ReasonCode::TokenInvalid
+        } else {
+            ReasonCode::NotFound
+        };
         return Ok(Err(Rejection::new(code, msg)));
     };
     if let Some(v) = slip_version {
@@ -157,7 +190,10 @@ pub async fn transition(
 /// A handover refused at the desk for who the collector is gets an audit
 /// row: an attempt to take someone's records is itself worth knowing.
 fn refusal_is_recorded(code: ReasonCode) -> bool {
-    matches!(code, ReasonCode::IdentityMismatch | ReasonCode::AuthorityRequired | ReasonCode::DocumentNotSeen)
+    matches!(
+        code,
+        ReasonCode::IdentityMismatch | ReasonCode::AuthorityRequired | ReasonCode::DocumentNotSeen
+    )
 }
 
 async fn record_refused_handover(
@@ -178,7 +214,18 @@ async fn record_refused_handover(
         _ => serde_json::json!({ "code": rejection.code }),
     };
     let status = loaded.state.status.as_str();
-    audit(conn, loaded.state.id, "handover-refused", Some(status), status, staff, Some(&rejection.message), details, env).await
+    audit(
+        conn,
+        loaded.state.id,
+        "handover-refused",
+        Some(status),
+        status,
+        staff,
+        Some(&rejection.message),
+        details,
+        env,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -214,7 +261,13 @@ async fn audit(
 
 /// Writes one decided event: the distribution row, an audit row and an
 /// outbox row, in the caller's transaction.
-pub async fn record(conn: &mut PgConnection, loaded: &Loaded, event: &Event, staff: &Staff, env: &CommandEnvelope) -> Result<(), sqlx::Error> {
+pub async fn record(
+    conn: &mut PgConnection,
+    loaded: &Loaded,
+    event: &Event,
+    staff: &Staff,
+    env: &CommandEnvelope,
+) -> Result<(), sqlx::Error> {
     let id = loaded.state.id;
     let (reason, details) = match event {
         Event::Requested { .. } => (None, serde_json::json!({})),
@@ -239,9 +292,15 @@ pub async fn record(conn: &mut PgConnection, loaded: &Loaded, event: &Event, sta
             .bind(staff.id)
             .execute(&mut *conn)
             .await?;
-            (None, serde_json::json!({ "storage_location": storage_location }))
+            (
+                None,
+                serde_json::json!({ "storage_location": storage_location }),
+            )
         }
-        Event::Collected { collector, slip_presented } => {
+        Event::Collected {
+            collector,
+            slip_presented,
+        } => {
             let doc_kind = match &collector.document {
                 IdentityDocument::Other { kind, .. } => Some(kind.clone()),
                 _ => None,
@@ -289,11 +348,25 @@ pub async fn record(conn: &mut PgConnection, loaded: &Loaded, event: &Event, sta
             deactivate_studies(conn, id).await?;
             // Media already burned for a cancelled request must be destroyed.
             let shred = matches!(loaded.state.status, Status::Preparing | Status::Ready);
-            (Some(reason.as_str()), serde_json::json!({ "media_to_shred": shred }))
+            (
+                Some(reason.as_str()),
+                serde_json::json!({ "media_to_shred": shred }),
+            )
         }
     };
     let from = (!matches!(event, Event::Requested { .. })).then(|| loaded.state.status.as_str());
-    audit(conn, id, event.name(), from, event.status_after().as_str(), staff, reason, details, env).await?;
+    audit(
+        conn,
+        id,
+        event.name(),
+        from,
+        event.status_after().as_str(),
+        staff,
+        reason,
+        details,
+        env,
+    )
+    .await?;
     let ctx = EventContext {
         distribution_id: id,
         media_type: loaded.media_type,
@@ -322,16 +395,29 @@ pub async fn enqueue_event(
     env: &CommandEnvelope,
 ) -> Result<(), sqlx::Error> {
     let event_id = uuid::Uuid::new_v4();
-    let mut ev = CloudEvent::new(event_id.to_string(), "mediadist", event_type_name(event_name), Utc::now(), data);
+    let mut ev = CloudEvent::new(
+        event_id.to_string(),
+        "mediadist",
+        event_type_name(event_name),
+        Utc::now(),
+        data,
+    );
     ev.subject = Some(distribution_id.to_string());
-    ev.correlationid = Some(env.event.correlationid.clone().unwrap_or_else(|| env.event.id.clone()));
+    ev.correlationid = Some(
+        env.event
+            .correlationid
+            .clone()
+            .unwrap_or_else(|| env.event.id.clone()),
+    );
     let payload = serde_json::to_value(&ev).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-    sqlx::query("INSERT INTO outbox (event_id, event_type, subject, payload) VALUES ($1, $2, $3, $4)")
-        .bind(event_id)
-        .bind(&ev.kind)
-        .bind(&ev.subject)
-        .bind(payload)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO outbox (event_id, event_type, subject, payload) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(event_id)
+    .bind(&ev.kind)
+    .bind(&ev.subject)
+    .bind(payload)
+    .execute(conn)
+    .await?;
     Ok(())
 }

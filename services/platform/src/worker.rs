@@ -42,8 +42,11 @@ pub enum HandleError {
 }
 
 /// A stage's handler: runs inside the worker's transaction.
-pub type Handler =
-    for<'a> fn(&'a mut PgConnection, &'a CommandEnvelope, &'a Context) -> BoxFuture<'a, Result<Reply, HandleError>>;
+pub type Handler = for<'a> fn(
+    &'a mut PgConnection,
+    &'a CommandEnvelope,
+    &'a Context,
+) -> BoxFuture<'a, Result<Reply, HandleError>>;
 
 /// Parses a command's `data`; a shape error is poison.
 pub fn data<T: serde::de::DeserializeOwned>(env: &CommandEnvelope) -> Result<T, HandleError> {
@@ -53,8 +56,14 @@ pub fn data<T: serde::de::DeserializeOwned>(env: &CommandEnvelope) -> Result<T, 
 
 /// Runs a stage's consumers until shutdown, reconnecting after broker or
 /// connection failures.
-pub async fn run(config: Config, stage: Stage, handler: Handler, mut shutdown: Shutdown) -> anyhow::Result<()> {
-    let pool = db::connect_and_migrate(&config.database_url, (config.consumers as u32 + 2).max(4)).await?;
+pub async fn run(
+    config: Config,
+    stage: Stage,
+    handler: Handler,
+    mut shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let pool =
+        db::connect_and_migrate(&config.database_url, (config.consumers as u32 + 2).max(4)).await?;
     let ctx = std::sync::Arc::new(Context { config, pool });
     let mut backoff = Duration::from_millis(200);
     while !shutdown.is_triggered() {
@@ -74,7 +83,12 @@ pub async fn run(config: Config, stage: Stage, handler: Handler, mut shutdown: S
     Ok(())
 }
 
-async fn serve(ctx: &std::sync::Arc<Context>, stage: Stage, handler: Handler, shutdown: Shutdown) -> anyhow::Result<()> {
+async fn serve(
+    ctx: &std::sync::Arc<Context>,
+    stage: Stage,
+    handler: Handler,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
     let conn = amqp::connect(&ctx.config.amqp_url, &format!("mediadist-{}", stage.name())).await?;
     let setup = conn.create_channel().await?;
     amqp::declare_topology(&setup, &ctx.config).await?;
@@ -106,9 +120,15 @@ async fn consume(
     handler: Handler,
     mut shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    ch.basic_qos(ctx.config.prefetch, BasicQosOptions::default()).await?;
+    ch.basic_qos(ctx.config.prefetch, BasicQosOptions::default())
+        .await?;
     let mut consumer = ch
-        .basic_consume(queue, &format!("{}-{}-{n}", stage.name(), std::process::id()), BasicConsumeOptions::default(), FieldTable::default())
+        .basic_consume(
+            queue,
+            &format!("{}-{}-{n}", stage.name(), std::process::id()),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
         .await?;
     loop {
         let delivery = tokio::select! {
@@ -126,7 +146,9 @@ async fn consume(
             correlation_id = %prop(delivery.properties.correlation_id()),
             routing_key = %delivery.routing_key,
         );
-        process(&ch, delivery, ctx, stage, handler, &mut shutdown).instrument(span).await?;
+        process(&ch, delivery, ctx, stage, handler, &mut shutdown)
+            .instrument(span)
+            .await?;
     }
 }
 
@@ -143,7 +165,11 @@ async fn process(
     shutdown: &mut Shutdown,
 ) -> anyhow::Result<()> {
     let envelope = match parse_command(&delivery.data) {
-        Ok(env) if env.command.stage() != stage => Err(format!("{} does not belong to the {} stage", env.event.kind, stage.name())),
+        Ok(env) if env.command.stage() != stage => Err(format!(
+            "{} does not belong to the {} stage",
+            env.event.kind,
+            stage.name()
+        )),
         Ok(env) => Ok(env),
         Err(e) => Err(e.to_string()),
     };
@@ -159,7 +185,9 @@ async fn process(
                 delivery.acker.ack(BasicAckOptions::default()).await?;
                 return Ok(());
             }
-            Err(HandleError::Poison(reason)) => return dead_letter(ch, &delivery, &reason, ctx).await,
+            Err(HandleError::Poison(reason)) => {
+                return dead_letter(ch, &delivery, &reason, ctx).await
+            }
             Err(HandleError::Db(e)) if db::is_transient(&e) => {
                 // Keep the message and wait for the database: a long outage
                 // must not burn through the delivery limit.
@@ -175,7 +203,13 @@ async fn process(
             }
             Err(HandleError::Db(e)) => {
                 error!(error = %e, "database refused the command");
-                return dead_letter(ch, &delivery, &format!("database refused the command: {e}"), ctx).await;
+                return dead_letter(
+                    ch,
+                    &delivery,
+                    &format!("database refused the command: {e}"),
+                    ctx,
+                )
+                .await;
             }
         }
     }
@@ -183,7 +217,11 @@ async fn process(
 
 /// One attempt in one transaction. The inbox row is claimed first, so a
 /// concurrent duplicate waits for this one and then reads its answer.
-async fn apply(env: &CommandEnvelope, ctx: &Context, handler: Handler) -> Result<Reply, HandleError> {
+async fn apply(
+    env: &CommandEnvelope,
+    ctx: &Context,
+    handler: Handler,
+) -> Result<Reply, HandleError> {
     let mut tx = ctx.pool.begin().await?;
     let claimed = sqlx::query("INSERT INTO inbox (message_id, command_type, reply) VALUES ($1, $2, '{}') ON CONFLICT DO NOTHING")
         .bind(&env.event.id)
@@ -193,12 +231,14 @@ async fn apply(env: &CommandEnvelope, ctx: &Context, handler: Handler) -> Result
         .rows_affected()
         == 1;
     if !claimed {
-        let stored: serde_json::Value = sqlx::query_scalar("SELECT reply FROM inbox WHERE message_id = $1")
-            .bind(&env.event.id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let stored: serde_json::Value =
+            sqlx::query_scalar("SELECT reply FROM inbox WHERE message_id = $1")
+                .bind(&env.event.id)
+                .fetch_one(&mut *tx)
+                .await?;
         tx.rollback().await?;
-        let mut reply: Reply = serde_json::from_value(stored).map_err(|e| HandleError::Poison(format!("stored reply unreadable: {e}")))?;
+        let mut reply: Reply = serde_json::from_value(stored)
+            .map_err(|e| HandleError::Poison(format!("stored reply unreadable: {e}")))?;
         reply.duplicate = true;
         info!("duplicate command; answered from the inbox");
         return Ok(reply);
@@ -221,7 +261,8 @@ async fn send_reply(ch: &Channel, delivery: &Delivery, reply: &Reply) {
     let Some(reply_to) = delivery.properties.reply_to() else {
         return;
     };
-    let mut props = BasicProperties::default().with_content_type(ShortString::from("application/json"));
+    let mut props =
+        BasicProperties::default().with_content_type(ShortString::from("application/json"));
     if let Some(c) = delivery.properties.correlation_id() {
         props = props.with_correlation_id(c.clone());
     }
@@ -236,16 +277,45 @@ async fn send_reply(ch: &Channel, delivery: &Delivery, reply: &Reply) {
 
 /// Publishes the message to the dead-letter exchange with the reason in a
 /// header, tells the producer, then acks the original.
-async fn dead_letter(ch: &Channel, delivery: &Delivery, reason: &str, ctx: &Context) -> anyhow::Result<()> {
+async fn dead_letter(
+    ch: &Channel,
+    delivery: &Delivery,
+    reason: &str,
+    ctx: &Context,
+) -> anyhow::Result<()> {
     warn!(reason, "dead-lettering message");
     let mut headers = delivery.properties.headers().clone().unwrap_or_default();
     headers.insert(REASON_HEADER.into(), AMQPValue::LongString(reason.into()));
-    headers.insert("x-original-routing-key".into(), AMQPValue::LongString(delivery.routing_key.as_str().into()));
-    headers.insert("x-original-exchange".into(), AMQPValue::LongString(delivery.exchange.as_str().into()));
-    let props = delivery.properties.clone().with_headers(headers).with_delivery_mode(2);
-    amqp::publish_confirmed(ch, &ctx.config.dead_exchange(), delivery.routing_key.as_str(), &delivery.data, props).await?;
+    headers.insert(
+        "x-original-routing-key".into(),
+        AMQPValue::LongString(delivery.routing_key.as_str().into()),
+    );
+    headers.insert(
+        "x-original-exchange".into(),
+        AMQPValue::LongString(delivery.exchange.as_str().into()),
+    );
+    let props = delivery
+        .properties
+        .clone()
+        .with_headers(headers)
+        .with_delivery_mode(2);
+    amqp::publish_confirmed(
+        ch,
+        &ctx.config.dead_exchange(),
+        delivery.routing_key.as_str(),
+        &delivery.data,
+        props,
+    )
+    .await?;
     let command_id = prop(delivery.properties.message_id()).to_string();
-    let reply = Reply::rejected(&command_id, None, Rejection::new(ReasonCode::InvalidField, format!("message dead-lettered: {reason}")));
+    let reply = Reply::rejected(
+        &command_id,
+        None,
+        Rejection::new(
+            ReasonCode::InvalidField,
+            format!("message dead-lettered: {reason}"),
+        ),
+    );
     send_reply(ch, delivery, &reply).await;
     delivery.acker.ack(BasicAckOptions::default()).await?;
     Ok(())

@@ -13,10 +13,20 @@ use mediadist_platform::{Config, Shutdown};
 use sqlx::PgConnection;
 
 pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
-    worker::run(config, Stage::Preparation, |c, e, x| handle(c, e, x).boxed(), shutdown).await
+    worker::run(
+        config,
+        Stage::Preparation,
+        |c, e, x| handle(c, e, x).boxed(),
+        shutdown,
+    )
+    .await
 }
 
-pub async fn handle(conn: &mut PgConnection, env: &CommandEnvelope, ctx: &Context) -> Result<Reply, HandleError> {
+pub async fn handle(
+    conn: &mut PgConnection,
+    env: &CommandEnvelope,
+    ctx: &Context,
+) -> Result<Reply, HandleError> {
     let (target, actor, command) = match env.command {
         CommandType::StartPreparing => {
             let d: StartPreparingData = data(env)?;
@@ -24,9 +34,20 @@ pub async fn handle(conn: &mut PgConnection, env: &CommandEnvelope, ctx: &Contex
         }
         CommandType::MarkReady => {
             let d: MarkReadyData = data(env)?;
-            (d.target, d.actor, Command::MarkReady { storage_location: d.storage_location })
+            (
+                d.target,
+                d.actor,
+                Command::MarkReady {
+                    storage_location: d.storage_location,
+                },
+            )
         }
-        other => return Err(HandleError::Poison(format!("{} is not a preparation command", other.type_name()))),
+        other => {
+            return Err(HandleError::Poison(format!(
+                "{} is not a preparation command",
+                other.type_name()
+            )))
+        }
     };
     let target = match Target::parse(&target) {
         Ok(t) => t,

@@ -9,7 +9,9 @@ use rumqttc::AsyncClient;
 use sqlx::{PgPool, Row};
 
 pub fn affects_board(event_type: &str) -> bool {
-    [".ready.", ".collected.", ".cancelled."].iter().any(|s| event_type.contains(s))
+    [".ready.", ".collected.", ".cancelled."]
+        .iter()
+        .any(|s| event_type.contains(s))
 }
 
 pub async fn publish(pool: &PgPool, mqtt: &AsyncClient, config: &Config) -> anyhow::Result<()> {
@@ -31,9 +33,16 @@ pub async fn publish(pool: &PgPool, mqtt: &AsyncClient, config: &Config) -> anyh
             })
         })
         .collect();
-    let body = serde_json::to_vec(&serde_json::json!({ "ready": items, "updated_at": chrono::Utc::now() }))?;
-    mqtt.publish(format!("{}/board/ready", config.namespace), mqtt::QOS, true, body)
-        .await
-        .context("mqtt board")?;
+    let body = serde_json::to_vec(
+        &serde_json::json!({ "ready": items, "updated_at": chrono::Utc::now() }),
+    )?;
+    mqtt.publish(
+        format!("{}/board/ready", config.namespace),
+        mqtt::QOS,
+        true,
+        body,
+    )
+    .await
+    .context("mqtt board")?;
     Ok(())
 }

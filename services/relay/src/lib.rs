@@ -19,7 +19,10 @@ const IDLE_RECHECK: Duration = Duration::from_secs(30);
 
 pub async fn run(config: Config, mut shutdown: Shutdown) -> anyhow::Result<()> {
     let pool = db::connect_and_migrate(&config.database_url, 3).await?;
-    let (mqtt, _connected) = mqtt::connect(&config.mqtt_url, &format!("{}-relay-{}", config.namespace, std::process::id()))?;
+    let (mqtt, _connected) = mqtt::connect(
+        &config.mqtt_url,
+        &format!("{}-relay-{}", config.namespace, std::process::id()),
+    )?;
     let mut backoff = Duration::from_millis(200);
     while !shutdown.is_triggered() {
         match serve(&config, &pool, &mqtt, shutdown.clone()).await {
@@ -39,10 +42,20 @@ pub async fn run(config: Config, mut shutdown: Shutdown) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(config: &Config, pool: &PgPool, mqtt: &AsyncClient, mut shutdown: Shutdown) -> anyhow::Result<()> {
+async fn serve(
+    config: &Config,
+    pool: &PgPool,
+    mqtt: &AsyncClient,
+    mut shutdown: Shutdown,
+) -> anyhow::Result<()> {
     let mut listener = PgListener::connect_with(pool).await.context("listen")?;
-    listener.listen("mediadist_outbox").await.context("listen")?;
-    let conn = amqp::connect(&config.amqp_url, "mediadist-relay").await.context("broker")?;
+    listener
+        .listen("mediadist_outbox")
+        .await
+        .context("listen")?;
+    let conn = amqp::connect(&config.amqp_url, "mediadist-relay")
+        .await
+        .context("broker")?;
     let ch = amqp::confirm_channel(&conn).await?;
     amqp::declare_topology(&ch, config).await?;
     info!(exchange = %config.events_exchange(), "relay publishing");
@@ -64,7 +77,12 @@ async fn serve(config: &Config, pool: &PgPool, mqtt: &AsyncClient, mut shutdown:
 /// Publishes one batch of unpublished events, in order, and marks them.
 /// A crash between publish and mark publishes again: at-least-once, and
 /// subscribers dedupe on the event id.
-async fn relay_batch(pool: &PgPool, ch: &Channel, mqtt: &AsyncClient, config: &Config) -> anyhow::Result<usize> {
+async fn relay_batch(
+    pool: &PgPool,
+    ch: &Channel,
+    mqtt: &AsyncClient,
+    config: &Config,
+) -> anyhow::Result<usize> {
     let mut tx = pool.begin().await?;
     let rows = sqlx::query(
         "SELECT id, event_id, event_type, payload FROM outbox WHERE published_at IS NULL
@@ -84,14 +102,26 @@ async fn relay_batch(pool: &PgPool, ch: &Channel, mqtt: &AsyncClient, config: &C
         let event_type: String = row.get("event_type");
         let payload: serde_json::Value = row.get("payload");
         let body = serde_json::to_vec(&payload)?;
-        let props = amqp::json_properties(&event_id.to_string()).with_type(event_type.as_str().into());
+        let props =
+            amqp::json_properties(&event_id.to_string()).with_type(event_type.as_str().into());
         let confirm = ch
-            .basic_publish(&config.events_exchange(), &event_type, Default::default(), &body, props)
+            .basic_publish(
+                &config.events_exchange(),
+                &event_type,
+                Default::default(),
+                &body,
+                props,
+            )
             .await?;
         confirms.push(confirm);
-        mqtt.publish(format!("{}/events/{event_type}", config.namespace), mqtt::QOS, false, body)
-            .await
-            .context("mqtt")?;
+        mqtt.publish(
+            format!("{}/events/{event_type}", config.namespace),
+            mqtt::QOS,
+            false,
+            body,
+        )
+        .await
+        .context("mqtt")?;
         board_changed |= board::affects_board(&event_type);
         ids.push(row.get::<i64, _>("id"));
     }

@@ -1,0 +1,633 @@
+//! The scan stations: a keyboard-wedge scanner types a slip's QR payload and
+//! Enter; the operator types answers on the same keyboard. One line in, one
+//! or more lines out, so a script or a test can drive it exactly as a person
+//! would.
+//!
+//! Each scanned line is trimmed. A reference (`MD-000042`, `42`) is a manual
+//! entry; anything else must verify as a slip token signed with
+//! `cfg.slip_key`, or it is refused without sending anything. A blank line
+//! is ignored; `quit` or the end of input closes the station.
+//!
+//! Output lines the operator (and tests) rely on:
+//!
+//! - `PREPARING MD-000042`, `READY MD-000042 at <shelf>`, `COLLECTED MD-000042 by <masked document>`
+//! - `REFUSED: <REASON_CODE>: <message>`: refused here or by the worker;
+//!   nothing changed.
+//! - `NOT RECORDED: <why>; ... try again`: the broker or database could not
+//!   be reached, or no answer came in time; nothing may be assumed.
+//!
+//! A full IC number or a full patient name is never written.
+
+use crate::error::KioskError;
+use crate::lookup::{self, DistributionRow};
+use mediadist_domain::catalog::CommandType;
+use mediadist_domain::command::{
+    CollectorData, HandoverData, MarkReadyData, StartPreparingData, TargetData,
+};
+use mediadist_domain::identity::DocumentInput;
+use mediadist_domain::reply::{Outcome as ReplyOutcome, Reply};
+use mediadist_domain::roles::Action;
+use mediadist_domain::values::required_text;
+use mediadist_domain::{
+    FieldError, ReasonCode, Reference, Rejection, Relationship, SlipKey, SlipToken, Status,
+};
+use mediadist_platform::client::{ClientError, CommandClient};
+use mediadist_platform::{store, Config};
+use sqlx::PgPool;
+use std::fmt;
+use std::io::Write;
+use std::str::FromStr;
+use std::time::Duration;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+
+/// How long the station waits for a worker's answer by default.
+pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longer input lines are cut here (a scanner never sends this much).
+pub const MAX_LINE_BYTES: usize = 1024;
+/// Printed whenever the station waits for the next slip.
+pub const SCAN_PROMPT: &str = "Scan slip or type reference:";
+pub const SHELF_PROMPT: &str = "Shelf location:";
+pub const DOCUMENT_TYPE_PROMPT: &str = "Document type (MYKAD/PASSPORT/OTHER):";
+pub const COUNTRY_PROMPT: &str = "Issuing country (e.g. IDN):";
+pub const DOCUMENT_DESCRIPTION_PROMPT: &str = "Document description (e.g. police card):";
+pub const DOCUMENT_NUMBER_PROMPT: &str = "Document number:";
+pub const COLLECTOR_NAME_PROMPT: &str = "Collector name:";
+pub const RELATIONSHIP_PROMPT: &str =
+    "Relationship (SELF/SPOUSE/PARENT/CHILD/SIBLING/GUARDIAN/REFERRAL_HOSPITAL_STAFF/OTHER):";
+pub const RELATIONSHIP_OTHER_PROMPT: &str = "Relationship description:";
+pub const AUTHORITY_PROMPT: &str = "Authority reference (blank for none):";
+pub const DOCUMENT_SEEN_PROMPT: &str = "Document seen? (y/n)";
+
+/// What the station is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Radiographer: REQUESTED → PREPARING, then PREPARING → READY with a shelf.
+    Prepare,
+    /// Reception: READY → COLLECTED after the collector's identity check.
+    Handover,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Prepare => "prepare",
+            Mode::Handover => "handover",
+        }
+    }
+
+    /// The step the operator must be allowed to take.
+    fn action(self) -> Action {
+        match self {
+            Mode::Prepare => Action::StartPreparing,
+            Mode::Handover => Action::Handover,
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "prepare" => Ok(Mode::Prepare),
+            "handover" => Ok(Mode::Handover),
+            other => Err(format!(
+                "'{other}' is not a station mode (prepare, handover)"
+            )),
+        }
+    }
+}
+
+/// What a station session did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct StationSummary {
+    /// Steps a worker accepted.
+    pub accepted: usize,
+    /// Scans refused, here or by a worker.
+    pub refused: usize,
+    /// Steps whose outcome is unknown (broker, database or timeout), and a
+    /// sequence cut short by the end of input.
+    pub not_recorded: usize,
+}
+
+/// A scan station. Build it with [`Station::new`], then [`Station::run`] it
+/// over any line input and any writer.
+pub struct Station<'a> {
+    cfg: &'a Config,
+    pool: &'a PgPool,
+    client: &'a CommandClient,
+    mode: Mode,
+    operator: String,
+    reply_timeout: Duration,
+}
+
+/// Runs a station with the default reply timeout; see [`Station::run`].
+pub async fn run<R, W>(
+    cfg: &Config,
+    pool: &PgPool,
+    client: &CommandClient,
+    mode: Mode,
+    operator: &str,
+    input: R,
+    out: &mut W,
+) -> Result<StationSummary, KioskError>
+where
+    R: AsyncBufRead + Unpin,
+    W: Write,
+{
+    Station::new(cfg, pool, client, mode, operator)
+        .run(input, out)
+        .await
+}
+
+impl<'a> Station<'a> {
+    /// `pool` is read for statuses (never written); changes go to the
+    /// workers through `client` as `operator`.
+    pub fn new(
+        cfg: &'a Config,
+        pool: &'a PgPool,
+        client: &'a CommandClient,
+        mode: Mode,
+        operator: &str,
+    ) -> Self {
+        Station {
+            cfg,
+            pool,
+            client,
+            mode,
+            operator: operator.trim().to_lowercase(),
+            reply_timeout: DEFAULT_REPLY_TIMEOUT,
+        }
+    }
+
+    /// How long to wait for a worker's answer before `NOT RECORDED`.
+    pub fn with_reply_timeout(mut self, timeout: Duration) -> Self {
+        self.reply_timeout = timeout;
+        self
+    }
+
+    /// Checks that the operator may run this station (an error before any
+    /// output otherwise), then serves scans from `input` until `quit` or the
+    /// end of input, writing to `out`. Fails only when `out` or `input`
+    /// fails or the operator is refused; every scan's problem is a line of
+    /// output, and the station goes on.
+    pub async fn run<R, W>(&self, input: R, out: &mut W) -> Result<StationSummary, KioskError>
+    where
+        R: AsyncBufRead + Unpin,
+        W: Write,
+    {
+        self.check_operator().await?;
+        let mut s = Session {
+            input,
+            out,
+            summary: StationSummary::default(),
+        };
+        s.say(&format!(
+            "{} station, operator {}. Type quit to end.",
+            self.mode.as_str().to_uppercase(),
+            self.operator
+        ))?;
+        let mut prompt = true;
+        loop {
+            if prompt {
+                s.say(SCAN_PROMPT)?;
+                prompt = false;
+            }
+            let Some(line) = s.line().await? else { break };
+            if line.is_empty() {
+                continue;
+            }
+            if line.eq_ignore_ascii_case("quit") {
+                break;
+            }
+            prompt = true;
+            let outcome = self.scan(&line, &mut s).await?;
+            let ended = matches!(outcome, Outcome::InputEnded);
+            s.report(outcome)?;
+            if ended {
+                break;
+            }
+        }
+        let t = s.summary;
+        s.say(&format!(
+            "Station closed: {} accepted, {} refused, {} not recorded.",
+            t.accepted, t.refused, t.not_recorded
+        ))?;
+        Ok(t)
+    }
+
+    async fn check_operator(&self) -> Result<(), KioskError> {
+        let mut conn = self.pool.acquire().await?;
+        let staff = store::load_staff(&mut conn, &self.operator)
+            .await?
+            .map_err(KioskError::Operator)?;
+        staff
+            .actor
+            .authorise(self.mode.action())
+            .map_err(KioskError::Operator)
+    }
+
+    /// One scan, with any questions that follow it.
+    async fn scan<R, W>(&self, line: &str, s: &mut Session<'_, R, W>) -> Result<Outcome, KioskError>
+    where
+        R: AsyncBufRead + Unpin,
+        W: Write,
+    {
+        let scanned = match Scanned::parse(&self.cfg.slip_key, line) {
+            Ok(x) => x,
+            Err(r) => return Ok(Outcome::Refused(r.to_string())),
+        };
+        let row = match lookup::find(self.pool, scanned.id()).await {
+            Ok(Some(row)) => row,
+            Ok(None) => return Ok(Outcome::Refused(scanned.not_found().to_string())),
+            Err(e) => {
+                tracing::warn!(error = %e, "station could not read a distribution");
+                return Ok(Outcome::NotRecorded(format!(
+                    "could not read the request from the database ({e}); try again"
+                )));
+            }
+        };
+        if let Scanned::Token(t) = &scanned {
+            if t.slip_version != row.slip_version {
+                return Ok(refused(
+                    ReasonCode::TokenSuperseded,
+                    "this slip was replaced by a reprint; ask for the newest slip or type the reference",
+                ));
+            }
+        }
+        let target = scanned.target();
+        match self.mode {
+            Mode::Prepare => self.prepare(&row, target, s).await,
+            Mode::Handover => self.handover(&row, target, s).await,
+        }
+    }
+
+    async fn prepare<R, W>(
+        &self,
+        row: &DistributionRow,
+        target: TargetData,
+        s: &mut Session<'_, R, W>,
+    ) -> Result<Outcome, KioskError>
+    where
+        R: AsyncBufRead + Unpin,
+        W: Write,
+    {
+        let reference = row.reference();
+        match row.status {
+            Status::Requested => {
+                let data = StartPreparingData {
+                    target,
+                    actor: self.operator.clone(),
+                };
+                Ok(self
+                    .send(
+                        CommandType::StartPreparing,
+                        &data,
+                        format!("PREPARING {reference}"),
+                    )
+                    .await)
+            }
+            Status::Preparing => {
+                let Some(shelf) = s.ask(SHELF_PROMPT).await? else {
+                    return Ok(Outcome::InputEnded);
+                };
+                if self.cfg.slip_key.verify(&shelf).is_ok() {
+                    return Ok(invalid(
+                        "storage_location",
+                        "that is a slip code, not a shelf location; scan the slip again",
+                    ));
+                }
+                let shelf = match required_text(Some(&shelf), "storage_location", 60) {
+                    Ok(v) => v,
+                    Err(e) => return Ok(Outcome::Refused(Rejection::from(e).to_string())),
+                };
+                let accepted = format!("READY {reference} at {shelf}");
+                let data = MarkReadyData {
+                    target,
+                    storage_location: shelf,
+                    actor: self.operator.clone(),
+                };
+                Ok(self.send(CommandType::MarkReady, &data, accepted).await)
+            }
+            Status::Ready => Ok(refused(
+                ReasonCode::IllegalTransition,
+                &format!(
+                    "{reference} is already READY at {}; nothing to do",
+                    row.storage_location
+                        .as_deref()
+                        .unwrap_or("an unrecorded shelf")
+                ),
+            )),
+            Status::Collected | Status::Cancelled => Ok(final_refusal(row)),
+        }
+    }
+
+    async fn handover<R, W>(
+        &self,
+        row: &DistributionRow,
+        target: TargetData,
+        s: &mut Session<'_, R, W>,
+    ) -> Result<Outcome, KioskError>
+    where
+        R: AsyncBufRead + Unpin,
+        W: Write,
+    {
+        let reference = row.reference();
+        s.say(&format!("Reference: {reference}"))?;
+        s.say(&format!("Patient: {}", row.masked_patient()))?;
+        s.say(&format!("Media: {}", row.media_line()))?;
+        s.say(&format!(
+            "Shelf: {}",
+            row.storage_location.as_deref().unwrap_or("-")
+        ))?;
+        s.say(&format!("Status: {}", row.status))?;
+        match row.status {
+            Status::Ready => {}
+            Status::Requested | Status::Preparing => {
+                return Ok(refused(
+                    ReasonCode::NotReady,
+                    &format!(
+                        "the media is not ready yet (status {}); ask the radiographer",
+                        row.status
+                    ),
+                ))
+            }
+            Status::Collected | Status::Cancelled => return Ok(final_refusal(row)),
+        }
+
+        macro_rules! ask {
+            ($prompt:expr) => {
+                match s.ask($prompt).await? {
+                    Some(answer) => answer,
+                    None => return Ok(Outcome::InputEnded),
+                }
+            };
+        }
+        // Answers that decide which questions follow are checked at once;
+        // the rest by the domain's validation below. Refusals never echo
+        // what was typed: it may be someone's IC number.
+        let kind = match ask!(DOCUMENT_TYPE_PROMPT).to_ascii_uppercase().as_str() {
+            "MYKAD" | "IC" | "NRIC" => "MYKAD",
+            "PASSPORT" => "PASSPORT",
+            "OTHER" => "OTHER",
+            _ => {
+                return Ok(invalid(
+                    "collector.document.type",
+                    "answer MYKAD, PASSPORT or OTHER",
+                ))
+            }
+        };
+        let country = match kind {
+            "PASSPORT" => Some(ask!(COUNTRY_PROMPT)),
+            _ => None,
+        };
+        let description = match kind {
+            "OTHER" => Some(ask!(DOCUMENT_DESCRIPTION_PROMPT)),
+            _ => None,
+        };
+        let number = ask!(DOCUMENT_NUMBER_PROMPT);
+        let name = ask!(COLLECTOR_NAME_PROMPT);
+        let Ok(relationship) = Relationship::parse(&ask!(RELATIONSHIP_PROMPT), "relationship")
+        else {
+            return Ok(invalid(
+                "collector.relationship",
+                "answer one of SELF, SPOUSE, PARENT, CHILD, SIBLING, GUARDIAN, REFERRAL_HOSPITAL_STAFF, OTHER",
+            ));
+        };
+        let relationship_other = match relationship {
+            Relationship::Other => Some(ask!(RELATIONSHIP_OTHER_PROMPT)),
+            _ => None,
+        };
+        let authority_reference = Some(ask!(AUTHORITY_PROMPT)).filter(|a| !a.is_empty());
+        let seen = ask!(DOCUMENT_SEEN_PROMPT).to_ascii_lowercase();
+        let document_seen = matches!(seen.as_str(), "y" | "yes");
+
+        let collector = CollectorData {
+            name,
+            document: DocumentInput {
+                kind: kind.to_string(),
+                number,
+                country,
+                description,
+            },
+            relationship: relationship.as_str().to_string(),
+            relationship_other,
+            authority_reference,
+        };
+        let valid = match collector.validate() {
+            Ok(c) => c,
+            Err(e) => return Ok(Outcome::Refused(Rejection::from(e).to_string())),
+        };
+        let accepted = format!("COLLECTED {reference} by {}", valid.document.masked());
+        let data = HandoverData {
+            target,
+            collector,
+            document_seen,
+            comments: None,
+            actor: self.operator.clone(),
+        };
+        Ok(self.send(CommandType::Handover, &data, accepted).await)
+    }
+
+    /// Sends a command and turns its answer into the line to print;
+    /// `accepted` is printed when the worker accepts.
+    async fn send<T: serde::Serialize>(
+        &self,
+        command: CommandType,
+        data: &T,
+        accepted: String,
+    ) -> Outcome {
+        let data = match serde_json::to_value(data) {
+            Ok(v) => v,
+            Err(e) => return Outcome::NotRecorded(format!("could not encode the command ({e})")),
+        };
+        let reply = match self.client.send(command, data, self.reply_timeout).await {
+            Ok(reply) => reply,
+            Err(ClientError::Timeout(t)) => {
+                return Outcome::NotRecorded(format!(
+                    "no answer from the workers within {t:?}; scan the slip again to see whether it was recorded, then try again"
+                ))
+            }
+            Err(e) => return Outcome::NotRecorded(format!("{e}; try again")),
+        };
+        outcome_of(reply, accepted)
+    }
+}
+
+fn outcome_of(reply: Reply, accepted: String) -> Outcome {
+    match (reply.outcome, reply.rejection) {
+        (ReplyOutcome::Accepted, _) => Outcome::Accepted(accepted),
+        (ReplyOutcome::Rejected, Some(r)) => Outcome::Refused(r.to_string()),
+        (ReplyOutcome::Rejected, None) => {
+            Outcome::Refused("the worker refused without giving a reason".to_string())
+        }
+    }
+}
+
+/// What one scan came to; each prints as one line.
+#[derive(Debug)]
+enum Outcome {
+    Accepted(String),
+    /// `CODE: message`.
+    Refused(String),
+    NotRecorded(String),
+    /// The input ended in the middle of a scan's questions.
+    InputEnded,
+}
+
+fn refused(code: ReasonCode, message: &str) -> Outcome {
+    Outcome::Refused(Rejection::new(code, message).to_string())
+}
+
+fn invalid(field: &str, reason: &str) -> Outcome {
+    Outcome::Refused(Rejection::from(FieldError::new(field, reason)).to_string())
+}
+
+/// COLLECTED and CANCELLED requests are refused here, before anything is sent.
+fn final_refusal(row: &DistributionRow) -> Outcome {
+    let reference = row.reference();
+    match row.status {
+        Status::Cancelled => refused(
+            ReasonCode::AlreadyCancelled,
+            &format!("{reference} was cancelled; this slip no longer works"),
+        ),
+        _ => {
+            let when = row
+                .collected_at
+                .map(|t| format!(" on {}", t.format("%Y-%m-%d %H:%M UTC")))
+                .unwrap_or_default();
+            let by = row.handed_over_by.as_deref().unwrap_or("unknown staff");
+            refused(
+                ReasonCode::AlreadyCollected,
+                &format!("{reference} was already collected{when}, handed over by {by}"),
+            )
+        }
+    }
+}
+
+/// A scanned line that named a distribution.
+enum Scanned {
+    Reference(Reference),
+    Token(SlipToken),
+}
+
+impl Scanned {
+    /// A reference typed by hand, or else a slip token that must verify.
+    fn parse(key: &SlipKey, line: &str) -> Result<Self, Rejection> {
+        if let Ok(r) = Reference::parse(line, "reference") {
+            return Ok(Scanned::Reference(r));
+        }
+        key.verify(line)
+            .map(Scanned::Token)
+            .map_err(|e| Rejection::new(ReasonCode::TokenInvalid, e.to_string()))
+    }
+
+    fn id(&self) -> i64 {
+        match self {
+            Scanned::Reference(r) => r.id(),
+            Scanned::Token(t) => t.distribution_id,
+        }
+    }
+
+    fn target(&self) -> TargetData {
+        match self {
+            Scanned::Reference(r) => TargetData {
+                reference: Some(r.to_string()),
+                ..Default::default()
+            },
+            Scanned::Token(t) => TargetData {
+                token: Some(t.as_str().to_string()),
+                ..Default::default()
+            },
+        }
+    }
+
+    /// Not echoing the number: a mistyped IC number would parse as a reference.
+    fn not_found(&self) -> Rejection {
+        match self {
+            Scanned::Reference(_) => Rejection::new(
+                ReasonCode::NotFound,
+                "no request has that reference; check the number on the slip",
+            ),
+            Scanned::Token(_) => Rejection::new(
+                ReasonCode::TokenInvalid,
+                "this slip belongs to no request here",
+            ),
+        }
+    }
+}
+
+struct Session<'o, R, W> {
+    input: R,
+    out: &'o mut W,
+    summary: StationSummary,
+}
+
+impl<R: AsyncBufRead + Unpin, W: Write> Session<'_, R, W> {
+    fn say(&mut self, line: &str) -> std::io::Result<()> {
+        writeln!(self.out, "{line}")?;
+        self.out.flush()
+    }
+
+    async fn ask(&mut self, prompt: &str) -> std::io::Result<Option<String>> {
+        self.say(prompt)?;
+        self.line().await
+    }
+
+    fn report(&mut self, outcome: Outcome) -> std::io::Result<()> {
+        let line = match outcome {
+            Outcome::Accepted(l) => {
+                self.summary.accepted += 1;
+                l
+            }
+            Outcome::Refused(why) => {
+                self.summary.refused += 1;
+                format!("REFUSED: {why}")
+            }
+            Outcome::NotRecorded(why) => {
+                self.summary.not_recorded += 1;
+                format!("NOT RECORDED: {why}")
+            }
+            Outcome::InputEnded => {
+                self.summary.not_recorded += 1;
+                "NOT RECORDED: the input ended before the questions were answered; nothing was sent"
+                    .to_string()
+            }
+        };
+        self.say(&line)
+    }
+
+    /// The next line, trimmed; `None` at the end of input. Bytes past
+    /// [`MAX_LINE_BYTES`] are dropped and invalid UTF-8 is replaced, so a
+    /// bad scan becomes a refused line instead of stopping the station.
+    async fn line(&mut self) -> std::io::Result<Option<String>> {
+        let mut buf = Vec::new();
+        let mut any = false;
+        loop {
+            let chunk = self.input.fill_buf().await?;
+            if chunk.is_empty() {
+                return Ok(any.then(|| finish(&buf)));
+            }
+            any = true;
+            let (take, used, done) = match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => (i, i + 1, true),
+                None => (chunk.len(), chunk.len(), false),
+            };
+            let room = MAX_LINE_BYTES.saturating_sub(buf.len());
+            buf.extend_from_slice(&chunk[..take.min(room)]);
+            self.input.consume(used);
+            if done {
+                return Ok(Some(finish(&buf)));
+            }
+        }
+    }
+}
+
+fn finish(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).trim().to_string()
+}

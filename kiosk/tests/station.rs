@@ -1,0 +1,518 @@
+//! The scan stations against a real database and broker, without workers:
+//! refusals that must send nothing, the exact commands sent (answered by a
+//! scripted stand-in worker), and what the operator reads.
+
+mod common;
+
+use common::{FakeWorker, TestEnv, PATIENT_IC, PATIENT_NAME};
+use mediadist_domain::catalog::Stage;
+use mediadist_domain::reply::Reply;
+use mediadist_domain::{ReasonCode, Reference, Rejection, SlipKey};
+use mediadist_kiosk::station::Mode;
+use mediadist_kiosk::{KioskError, StationSummary};
+use serde_json::json;
+
+const SCAN: &str = "Scan slip or type reference:";
+const DOC_TYPE: &str = "Document type (MYKAD/PASSPORT/OTHER):";
+const RELATIONSHIP: &str =
+    "Relationship (SELF/SPOUSE/PARENT/CHILD/SIBLING/GUARDIAN/REFERRAL_HOSPITAL_STAFF/OTHER):";
+
+fn r(id: i64) -> String {
+    Reference::from_id(id).to_string()
+}
+
+fn summary(accepted: usize, refused: usize, not_recorded: usize) -> StationSummary {
+    StationSummary {
+        accepted,
+        refused,
+        not_recorded,
+    }
+}
+
+fn block(id: i64, shelf: &str, status: &str) -> Vec<String> {
+    vec![
+        format!("Reference: {}", r(id)),
+        "Patient: AHMAD B*** A***".into(),
+        "Media: CD x 1".into(),
+        format!("Shelf: {shelf}"),
+        format!("Status: {status}"),
+    ]
+}
+
+fn lines(parts: &[&[String]]) -> Vec<String> {
+    parts.iter().flat_map(|p| p.iter().cloned()).collect()
+}
+
+fn s(items: &[&str]) -> Vec<String> {
+    items.iter().map(|x| x.to_string()).collect()
+}
+
+/// Nothing the station wrote names the patient in full or shows an IC number.
+fn assert_private(out: &[String]) {
+    for line in out {
+        assert!(
+            !line.to_uppercase().contains(&PATIENT_NAME.to_uppercase()),
+            "{line}"
+        );
+        for ic in [PATIENT_IC, "900101141235", "850612-14-5523"] {
+            assert!(!line.contains(ic), "{line}");
+        }
+    }
+}
+
+async fn assert_nothing_sent(env: &TestEnv) {
+    for stage in Stage::ALL {
+        assert_eq!(env.queued(stage).await, 0, "{stage:?}");
+    }
+}
+
+#[tokio::test]
+async fn prepare_refuses_bad_scans_and_final_requests_without_sending() {
+    let env = TestEnv::start().await;
+    let requested = env.distribution("REQUESTED", None, 1).await;
+    let ready = env.distribution("READY", Some("A-3"), 1).await;
+    let collected = env.distribution("COLLECTED", Some("B-1"), 1).await;
+    let cancelled = env.distribution("CANCELLED", None, 1).await;
+    let reprinted = env.distribution("REQUESTED", None, 2).await;
+    let key = &env.cfg.slip_key;
+
+    let good = key.sign(requested, 1).to_string();
+    let tampered = good.replacen(
+        &format!("MD1-{requested}-"),
+        &format!("MD1-{}-", requested + 1),
+        1,
+    );
+    assert_ne!(tampered, good);
+    let forged = SlipKey::new(b"someone else's key")
+        .sign(requested, 1)
+        .to_string();
+    let nowhere = key.sign(999_999, 1).to_string();
+    let old_slip = key.sign(reprinted, 1).to_string();
+    let mut input = format!(
+        "\n  \nhello\n{tampered}\n{forged}\n{nowhere}\nMD-999999\n{old_slip}\n{}\n{}\n  {}  \r\n",
+        r(ready),
+        key.sign(collected, 1),
+        r(cancelled),
+    )
+    .into_bytes();
+    input.extend_from_slice(b"\xff\xfe garbage\n");
+    input.extend_from_slice(&[b'A'; 5000]);
+    input.extend_from_slice(b"\nQUIT\n");
+    input.extend_from_slice(format!("{good}\n").as_bytes());
+
+    let (result, out) = env.station(Mode::Prepare, "rad1", input).await;
+    assert_eq!(result.unwrap(), summary(0, 11, 0));
+    let not_a_code = "REFUSED: TOKEN_INVALID: this is not a mediadist slip code";
+    let bad_signature =
+        "REFUSED: TOKEN_INVALID: the slip code's signature is wrong: the slip is forged or damaged";
+    let expected = vec![
+        "PREPARE station, operator rad1. Type quit to end.".to_string(),
+        SCAN.into(),
+        not_a_code.into(),
+        SCAN.into(),
+        bad_signature.into(),
+        SCAN.into(),
+        bad_signature.into(),
+        SCAN.into(),
+        "REFUSED: TOKEN_INVALID: this slip belongs to no request here".into(),
+        SCAN.into(),
+        "REFUSED: NOT_FOUND: no request has that reference; check the number on the slip".into(),
+        SCAN.into(),
+        "REFUSED: TOKEN_SUPERSEDED: this slip was replaced by a reprint; ask for the newest slip or type the reference".into(),
+        SCAN.into(),
+        format!("REFUSED: ILLEGAL_TRANSITION: {} is already READY at A-3; nothing to do", r(ready)),
+        SCAN.into(),
+        format!(
+            "REFUSED: ALREADY_COLLECTED: {} was already collected on 2026-12-04 09:30 UTC, handed over by desk1",
+            r(collected)
+        ),
+        SCAN.into(),
+        format!("REFUSED: ALREADY_CANCELLED: {} was cancelled; this slip no longer works", r(cancelled)),
+        SCAN.into(),
+        not_a_code.into(),
+        SCAN.into(),
+        not_a_code.into(),
+        SCAN.into(),
+        "Station closed: 0 accepted, 11 refused, 0 not recorded.".into(),
+    ];
+    assert_eq!(out, expected);
+    assert_private(&out);
+    assert_nothing_sent(&env).await;
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn handover_shows_the_request_and_refuses_locally_what_it_can() {
+    let env = TestEnv::start().await;
+    let requested = env.distribution("REQUESTED", None, 1).await;
+    let collected = env.distribution("COLLECTED", Some("B-1"), 1).await;
+    let ready = env.distribution("READY", Some("A-3"), 1).await;
+    let token = env.cfg.slip_key.sign(ready, 1).to_string();
+    let input = format!(
+        "{}\n{}\n\
+         {token}\nLICENCE\n\
+         {token}\nmykad\n8506121455\n{PATIENT_NAME}\nSELF\n\ny\n\
+         {token}\nPASSPORT\nIDN\nB1234567\nSynthetic Friend\nCOUSIN\n\
+         {token}\nOTHER\n\n12345\nSynthetic Friend\nFRIEND\n\
+         {token}\nMYKAD\n",
+        r(requested),
+        env.cfg.slip_key.sign(collected, 1),
+    );
+    let (result, out) = env.station(Mode::Handover, "desk1", input).await;
+    assert_eq!(result.unwrap(), summary(0, 6, 1));
+    let ready_block = block(ready, "A-3", "READY");
+    let expected = lines(&[
+        &s(&["HANDOVER station, operator desk1. Type quit to end.", SCAN]),
+        &block(requested, "-", "REQUESTED"),
+        &s(&[
+            "REFUSED: NOT_READY: the media is not ready yet (status REQUESTED); ask the radiographer",
+            SCAN,
+        ]),
+        &block(collected, "B-1", "COLLECTED"),
+        &[
+            format!(
+                "REFUSED: ALREADY_COLLECTED: {} was already collected on 2026-12-04 09:30 UTC, handed over by desk1",
+                r(collected)
+            ),
+            SCAN.into(),
+        ],
+        &ready_block,
+        &s(&[DOC_TYPE, "REFUSED: INVALID_FIELD: collector.document.type: answer MYKAD, PASSPORT or OTHER", SCAN]),
+        &ready_block,
+        &s(&[
+            DOC_TYPE,
+            "Document number:",
+            "Collector name:",
+            RELATIONSHIP,
+            "Authority reference (blank for none):",
+            "Document seen? (y/n)",
+            "REFUSED: INVALID_FIELD: collector.document.number: a MyKad number has 12 digits (YYMMDD-PB-###G)",
+            SCAN,
+        ]),
+        &ready_block,
+        &s(&[
+            DOC_TYPE,
+            "Issuing country (e.g. IDN):",
+            "Document number:",
+            "Collector name:",
+            RELATIONSHIP,
+            "REFUSED: INVALID_FIELD: collector.relationship: answer one of SELF, SPOUSE, PARENT, CHILD, SIBLING, GUARDIAN, REFERRAL_HOSPITAL_STAFF, OTHER",
+            SCAN,
+        ]),
+        &ready_block,
+        &s(&[
+            DOC_TYPE,
+            "Document description (e.g. police card):",
+            "Document number:",
+            "Collector name:",
+            RELATIONSHIP,
+            "REFUSED: INVALID_FIELD: collector.relationship: answer one of SELF, SPOUSE, PARENT, CHILD, SIBLING, GUARDIAN, REFERRAL_HOSPITAL_STAFF, OTHER",
+            SCAN,
+        ]),
+        &ready_block,
+        &s(&[
+            DOC_TYPE,
+            "Document number:",
+            "NOT RECORDED: the input ended before the questions were answered; nothing was sent",
+            "Station closed: 0 accepted, 6 refused, 1 not recorded.",
+        ]),
+    ]);
+    assert_eq!(out, expected);
+    assert_private(&out);
+    assert_nothing_sent(&env).await;
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn prepare_sends_start_and_ready_and_prints_the_answers() {
+    let env = TestEnv::start().await;
+    let a = env.distribution("REQUESTED", None, 1).await;
+    let b = env.distribution("PREPARING", None, 1).await;
+    let c = env.distribution("REQUESTED", None, 1).await;
+    let refused_ref = r(c);
+    let worker = FakeWorker::start(&env.cfg, Stage::Preparation, move |ev| {
+        if ev.data["target"]["reference"] == json!(refused_ref) {
+            Reply::rejected(
+                &ev.id,
+                Some(c),
+                Rejection::new(
+                    ReasonCode::Forbidden,
+                    "a clerk may not start preparing media",
+                ),
+            )
+        } else {
+            Reply::accepted(&ev.id, None, None)
+        }
+    })
+    .await;
+    let token_a = env.cfg.slip_key.sign(a, 1).to_string();
+    let input = format!(
+        "{token_a}\n{}\n  Shelf B2  \n{c}\n{}\n{token_a}\n{}\n\nquit\n",
+        r(b),
+        r(b),
+        r(b)
+    );
+    let (result, out) = env.station(Mode::Prepare, "RAD1", input).await;
+    assert_eq!(result.unwrap(), summary(2, 3, 0));
+    assert_eq!(
+        out,
+        vec![
+            "PREPARE station, operator rad1. Type quit to end.".to_string(),
+            SCAN.into(),
+            format!("PREPARING {}", r(a)),
+            SCAN.into(),
+            "Shelf location:".into(),
+            format!("READY {} at Shelf B2", r(b)),
+            SCAN.into(),
+            "REFUSED: FORBIDDEN: a clerk may not start preparing media".into(),
+            SCAN.into(),
+            "Shelf location:".into(),
+            "REFUSED: INVALID_FIELD: storage_location: that is a slip code, not a shelf location; scan the slip again".into(),
+            SCAN.into(),
+            "Shelf location:".into(),
+            "REFUSED: INVALID_FIELD: storage_location: is required".into(),
+            SCAN.into(),
+            "Station closed: 2 accepted, 3 refused, 0 not recorded.".into(),
+        ]
+    );
+    assert_eq!(
+        worker.received(),
+        vec![
+            (
+                "org.mediadist.command.start-preparing.v1".to_string(),
+                json!({ "target": { "token": token_a }, "actor": "rad1" })
+            ),
+            (
+                "org.mediadist.command.mark-ready.v1".to_string(),
+                json!({ "target": { "reference": r(b) }, "storage_location": "Shelf B2", "actor": "rad1" })
+            ),
+            (
+                "org.mediadist.command.start-preparing.v1".to_string(),
+                json!({ "target": { "reference": r(c) }, "actor": "rad1" })
+            ),
+        ]
+    );
+    worker.stop().await;
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn handover_sends_the_collector_and_prints_only_the_masked_document() {
+    let env = TestEnv::start().await;
+    let ids: Vec<i64> = [
+        env.distribution("READY", Some("A-3"), 1).await,
+        env.distribution("READY", Some("A-4"), 1).await,
+        env.distribution("READY", Some("A-5"), 1).await,
+        env.distribution("READY", Some("A-6"), 1).await,
+    ]
+    .to_vec();
+    let (r1, r2, r3, r4) = (ids[0], ids[1], ids[2], ids[3]);
+    let (mismatch, unseen) = (r(r2), env.cfg.slip_key.sign(r3, 1).to_string());
+    let worker = FakeWorker::start(&env.cfg, Stage::Collection, move |ev| {
+        let target = &ev.data["target"];
+        if target["reference"] == json!(mismatch) {
+            Reply::rejected(
+                &ev.id,
+                Some(r2),
+                Rejection::new(
+                    ReasonCode::IdentityMismatch,
+                    "the document does not match the patient's identity on record; do not hand over",
+                ),
+            )
+        } else if target["token"] == json!(unseen) {
+            Reply::rejected(
+                &ev.id,
+                Some(r3),
+                Rejection::new(ReasonCode::DocumentNotSeen, "confirm that you have seen the collector's identity document"),
+            )
+        } else {
+            Reply::accepted(&ev.id, None, None)
+        }
+    })
+    .await;
+    let t1 = env.cfg.slip_key.sign(r1, 1).to_string();
+    let t3 = env.cfg.slip_key.sign(r3, 1).to_string();
+    let t4 = env.cfg.slip_key.sign(r4, 1).to_string();
+    let input = format!(
+        "{t1}\nMYKAD\n850612-14-5523\n{PATIENT_NAME}\nself\n\ny\n\
+         {}\nic\n900101141235\nSynthetic Son\nSELF\n\nY\n\
+         {t3}\npassport\nidn\nb 1234567\nSynthetic Friend\nOTHER\nfamily friend\nCONSENT-7\nn\n\
+         {t4}\nOTHER\npolice card\nRF-00912\nSgt Synthetic\nREFERRAL_HOSPITAL_STAFF\nHKL/RAD/118\nyes\n",
+        r(r2)
+    );
+    let (result, out) = env.station(Mode::Handover, "desk1", input).await;
+    assert_eq!(result.unwrap(), summary(2, 2, 0));
+    let mykad = s(&[
+        DOC_TYPE,
+        "Document number:",
+        "Collector name:",
+        RELATIONSHIP,
+        "Authority reference (blank for none):",
+        "Document seen? (y/n)",
+    ]);
+    let expected = lines(&[
+        &s(&["HANDOVER station, operator desk1. Type quit to end.", SCAN]),
+        &block(r1, "A-3", "READY"),
+        &mykad,
+        &[format!("COLLECTED {} by ******-**-5523", r(r1)), SCAN.into()],
+        &block(r2, "A-4", "READY"),
+        &mykad,
+        &s(&[
+            "REFUSED: IDENTITY_MISMATCH: the document does not match the patient's identity on record; do not hand over",
+            SCAN,
+        ]),
+        &block(r3, "A-5", "READY"),
+        &s(&[
+            DOC_TYPE,
+            "Issuing country (e.g. IDN):",
+            "Document number:",
+            "Collector name:",
+            RELATIONSHIP,
+            "Relationship description:",
+            "Authority reference (blank for none):",
+            "Document seen? (y/n)",
+            "REFUSED: DOCUMENT_NOT_SEEN: confirm that you have seen the collector's identity document",
+            SCAN,
+        ]),
+        &block(r4, "A-6", "READY"),
+        &s(&[
+            DOC_TYPE,
+            "Document description (e.g. police card):",
+            "Document number:",
+            "Collector name:",
+            RELATIONSHIP,
+            "Authority reference (blank for none):",
+            "Document seen? (y/n)",
+        ]),
+        &[format!("COLLECTED {} by police card *****912", r(r4))],
+        &s(&[SCAN, "Station closed: 2 accepted, 2 refused, 0 not recorded."]),
+    ]);
+    assert_eq!(out, expected);
+    assert_private(&out);
+
+    let handover = "org.mediadist.command.handover.v1".to_string();
+    assert_eq!(
+        worker.received(),
+        vec![
+            (
+                handover.clone(),
+                json!({
+                    "target": { "token": t1 },
+                    "collector": {
+                        "name": PATIENT_NAME,
+                        "document": { "type": "MYKAD", "number": "850612-14-5523" },
+                        "relationship": "SELF",
+                        "relationship_other": null,
+                        "authority_reference": null
+                    },
+                    "document_seen": true,
+                    "comments": null,
+                    "actor": "desk1"
+                })
+            ),
+            (
+                handover.clone(),
+                json!({
+                    "target": { "reference": r(r2) },
+                    "collector": {
+                        "name": "Synthetic Son",
+                        "document": { "type": "MYKAD", "number": "900101141235" },
+                        "relationship": "SELF",
+                        "relationship_other": null,
+                        "authority_reference": null
+                    },
+                    "document_seen": true,
+                    "comments": null,
+                    "actor": "desk1"
+                })
+            ),
+            (
+                handover.clone(),
+                json!({
+                    "target": { "token": t3 },
+                    "collector": {
+                        "name": "Synthetic Friend",
+                        "document": { "type": "PASSPORT", "number": "b 1234567", "country": "idn" },
+                        "relationship": "OTHER",
+                        "relationship_other": "family friend",
+                        "authority_reference": "CONSENT-7"
+                    },
+                    "document_seen": false,
+                    "comments": null,
+                    "actor": "desk1"
+                })
+            ),
+            (
+                handover,
+                json!({
+                    "target": { "token": t4 },
+                    "collector": {
+                        "name": "Sgt Synthetic",
+                        "document": { "type": "OTHER", "number": "RF-00912", "description": "police card" },
+                        "relationship": "REFERRAL_HOSPITAL_STAFF",
+                        "relationship_other": null,
+                        "authority_reference": "HKL/RAD/118"
+                    },
+                    "document_seen": true,
+                    "comments": null,
+                    "actor": "desk1"
+                })
+            ),
+        ]
+    );
+    worker.stop().await;
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn no_answer_is_not_recorded() {
+    let env = TestEnv::start().await;
+    let id = env.distribution("REQUESTED", None, 1).await;
+    let (result, out) = env
+        .station(Mode::Prepare, "rad1", format!("{}\n", r(id)))
+        .await;
+    assert_eq!(result.unwrap(), summary(0, 0, 1));
+    assert_eq!(
+        out,
+        s(&[
+            "PREPARE station, operator rad1. Type quit to end.",
+            SCAN,
+            "NOT RECORDED: no answer from the workers within 700ms; scan the slip again to see whether it was recorded, then try again",
+            SCAN,
+            "Station closed: 0 accepted, 0 refused, 1 not recorded.",
+        ])
+    );
+    // It was sent; with no worker it waits in the queue.
+    assert_eq!(env.queued(Stage::Preparation).await, 1);
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn the_operator_must_exist_be_active_and_have_the_role() {
+    let env = TestEnv::start().await;
+    for (mode, operator, code) in [
+        (Mode::Prepare, "nobody", ReasonCode::UnknownStaff),
+        (Mode::Prepare, "gone1", ReasonCode::StaffInactive),
+        (Mode::Prepare, "clerk1", ReasonCode::Forbidden),
+        (Mode::Prepare, "desk1", ReasonCode::Forbidden),
+        (Mode::Handover, "rad1", ReasonCode::Forbidden),
+    ] {
+        let (result, out) = env.station(mode, operator, "MD-000001\n").await;
+        match result {
+            Err(KioskError::Operator(r)) => assert_eq!(r.code, code, "{operator}: {r}"),
+            other => panic!("{operator}: {other:?}"),
+        }
+        assert!(out.is_empty(), "{operator}: {out:?}");
+    }
+    let (result, out) = env.station(Mode::Handover, "desk1", "").await;
+    assert_eq!(result.unwrap(), summary(0, 0, 0));
+    assert_eq!(
+        out,
+        s(&[
+            "HANDOVER station, operator desk1. Type quit to end.",
+            SCAN,
+            "Station closed: 0 accepted, 0 refused, 0 not recorded.",
+        ])
+    );
+    env.stop().await;
+}

@@ -1,0 +1,362 @@
+//! Days at the desk (../shared/SCENARIOS.md) played through the real
+//! workers: self-collection, duplicates, cancellation, two kiosks at once,
+//! wrong person, a foreigner's passport, and the same command delivered twice.
+
+mod common;
+
+use common::TestEnv;
+use mediadist_domain::catalog::CommandType;
+use mediadist_domain::reply::{Outcome, Reply};
+use mediadist_domain::ReasonCode;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+async fn send(env: &TestEnv, command: CommandType, data: Value) -> Reply {
+    env.client.send(command, data, WAIT).await.expect("answer")
+}
+
+fn code(r: &Reply) -> Option<ReasonCode> {
+    r.rejection.as_ref().map(|r| r.code)
+}
+
+/// A synthetic patient with one CT study; returns the study UID.
+async fn register(
+    env: &TestEnv,
+    n: u32,
+    ic: Option<&str>,
+    passport: Option<(&str, &str)>,
+) -> String {
+    let uid = format!("1.2.826.0.1.3680043.10.{n}");
+    let patient = json!({
+        "mrn": format!("SYN{n:05}"), "name": format!("Synthetic^Patient{n}"), "ic": ic,
+        "passport": passport.map(|(c, p)| json!({"country": c, "number": p})),
+    });
+    let data = json!({
+        "patient": patient,
+        "study": { "uid": uid, "accession_number": format!("ACC{n}"), "study_date": "2026-12-01", "modalities": ["CT"] },
+        "examinations": [{ "series_uid": format!("{uid}.1"), "modality": "CT", "instance_count": 120 }]
+    });
+    let r = send(env, CommandType::RegisterStudy, data).await;
+    assert_eq!(r.outcome, Outcome::Accepted, "{r:?}");
+    uid
+}
+
+async fn request(env: &TestEnv, uid: &str, media: &str) -> Reply {
+    let data = json!({
+        "study_uids": [uid], "media_type": media, "quantity": 1, "urgency": "NORMAL",
+        "requester": { "type": "PATIENT" }, "actor": "clerk1"
+    });
+    send(env, CommandType::RequestMedia, data).await
+}
+
+/// Requests, prepares and readies a CD; returns (id, token).
+async fn ready_cd(env: &TestEnv, uid: &str) -> (i64, String) {
+    let r = request(env, uid, "CD").await;
+    assert_eq!(r.outcome, Outcome::Accepted, "{r:?}");
+    let id = r.distribution_id.unwrap();
+    let token = env.config.slip_key.sign(id, 1).to_string();
+    let r = send(
+        env,
+        CommandType::StartPreparing,
+        json!({"target": {"token": token}, "actor": "rad1"}),
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Accepted, "{r:?}");
+    let r = send(
+        env,
+        CommandType::MarkReady,
+        json!({"target": {"token": token}, "storage_location": "Shelf A1", "actor": "rad1"}),
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Accepted, "{r:?}");
+    (id, token)
+}
+
+fn handover(target: Value, doc: Value, relationship: &str, authority: Option<&str>) -> Value {
+    json!({
+        "target": target,
+        "collector": { "name": "Synthetic Collector", "document": doc, "relationship": relationship, "authority_reference": authority },
+        "document_seen": true,
+        "actor": "desk1"
+    })
+}
+
+async fn audit_events(env: &TestEnv, id: i64) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT event FROM distribution_events WHERE distribution_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&env.pool)
+    .await
+    .unwrap()
+}
+
+async fn staffed() -> TestEnv {
+    let env = TestEnv::start().await;
+    env.add_staff("clerk1", "CLERK").await;
+    env.add_staff("rad1", "RADIOGRAPHER").await;
+    env.add_staff("desk1", "RECEPTION").await;
+    env.add_staff("desk2", "RECEPTION").await;
+    env.add_staff("admin1", "ADMIN").await;
+    env
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn desk_scenarios() {
+    let env = staffed().await;
+
+    // 1. Self-collection: the IC on the card must be the patient's.
+    let uid = register(&env, 1, Some("850612-14-5523"), None).await;
+    let (id, token) = ready_cd(&env, &uid).await;
+    // 6. Wrong person: an IC that is not the patient's, no letter. Refused and recorded.
+    let wrong = handover(
+        json!({"token": token}),
+        json!({"type": "MYKAD", "number": "900101-14-1235"}),
+        "SELF",
+        None,
+    );
+    let r = send(&env, CommandType::Handover, wrong).await;
+    assert_eq!(code(&r), Some(ReasonCode::IdentityMismatch), "{r:?}");
+    let r = send(
+        &env,
+        CommandType::Handover,
+        handover(
+            json!({"token": token}),
+            json!({"type": "MYKAD", "number": "900101-14-1235"}),
+            "SPOUSE",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(code(&r), Some(ReasonCode::AuthorityRequired), "{r:?}");
+    let r = send(
+        &env,
+        CommandType::Handover,
+        handover(
+            json!({"token": token}),
+            json!({"type": "MYKAD", "number": "850612145523"}),
+            "SELF",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.status.map(|s| s.as_str()), Some("COLLECTED"), "{r:?}");
+    assert_eq!(
+        audit_events(&env, id).await,
+        [
+            "requested",
+            "preparing",
+            "ready",
+            "handover-refused",
+            "handover-refused",
+            "collected"
+        ]
+    );
+
+    // 7. Same study, two requests: a second CD is refused pointing at the first; film is fine.
+    let uid2 = register(&env, 2, None, None).await;
+    let first = request(&env, &uid2, "CD").await;
+    let second = request(&env, &uid2, "CD").await;
+    assert_eq!(code(&second), Some(ReasonCode::DuplicateActiveRequest));
+    assert!(second
+        .rejection
+        .unwrap()
+        .message
+        .contains(first.reference.as_deref().unwrap()));
+    assert_eq!(
+        request(&env, &uid2, "XRAY_FILM").await.outcome,
+        Outcome::Accepted
+    );
+
+    // 8. Change of mind: only an admin cancels, with a reason; the slip stops working,
+    // and the study may be requested again.
+    let first_id = first.distribution_id.unwrap();
+    let first_token = env.config.slip_key.sign(first_id, 1).to_string();
+    let cancel = |actor: &str, reason: &str| json!({"target": {"reference": first.reference.clone().unwrap()}, "reason": reason, "actor": actor});
+    assert_eq!(
+        code(
+            &send(
+                &env,
+                CommandType::Cancel,
+                cancel("clerk1", "patient changed mind")
+            )
+            .await
+        ),
+        Some(ReasonCode::Forbidden)
+    );
+    let r = send(&env, CommandType::Cancel, cancel("admin1", " ")).await;
+    assert_eq!(
+        (
+            code(&r),
+            r.rejection.as_ref().and_then(|x| x.field.as_deref())
+        ),
+        (Some(ReasonCode::InvalidField), Some("reason"))
+    );
+    let r = send(
+        &env,
+        CommandType::Cancel,
+        cancel("admin1", "patient changed mind"),
+    )
+    .await;
+    assert_eq!(r.status.map(|s| s.as_str()), Some("CANCELLED"), "{r:?}");
+    let r = send(
+        &env,
+        CommandType::StartPreparing,
+        json!({"target": {"token": first_token}, "actor": "rad1"}),
+    )
+    .await;
+    assert_eq!(code(&r), Some(ReasonCode::AlreadyCancelled));
+    assert_eq!(request(&env, &uid2, "CD").await.outcome, Outcome::Accepted);
+
+    // 9. Two kiosks, one slip, at the same moment, many times: one handover each.
+    for n in 0..10 {
+        let uid = register(&env, 100 + n, Some("850612-14-5523"), None).await;
+        let (id, token) = ready_cd(&env, &uid).await;
+        let body = |actor: &str| {
+            let mut b = handover(
+                json!({"token": token}),
+                json!({"type": "MYKAD", "number": "850612145523"}),
+                "SELF",
+                None,
+            );
+            b["actor"] = actor.into();
+            b
+        };
+        let (a, b) = tokio::join!(
+            send(&env, CommandType::Handover, body("desk1")),
+            send(&env, CommandType::Handover, body("desk2"))
+        );
+        let mut outcomes = [(a.outcome, code(&a)), (b.outcome, code(&b))];
+        outcomes.sort_by_key(|o| format!("{o:?}"));
+        assert_eq!(
+            outcomes,
+            [
+                (Outcome::Accepted, None),
+                (Outcome::Rejected, Some(ReasonCode::AlreadyCollected))
+            ]
+        );
+        let collected: i64 = sqlx::query_scalar("SELECT count(*) FROM distribution_events WHERE distribution_id = $1 AND event = 'collected'")
+            .bind(id)
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+        assert_eq!(collected, 1);
+    }
+
+    // 11. A foreigner: passport on record, collection with that passport.
+    let uid = register(&env, 3, None, Some(("IDN", "B1234567"))).await;
+    let (_, token) = ready_cd(&env, &uid).await;
+    let other = handover(
+        json!({"token": token}),
+        json!({"type": "PASSPORT", "country": "IDN", "number": "B7654321"}),
+        "SELF",
+        None,
+    );
+    assert_eq!(
+        code(&send(&env, CommandType::Handover, other).await),
+        Some(ReasonCode::IdentityMismatch)
+    );
+    let own = handover(
+        json!({"token": token}),
+        json!({"type": "PASSPORT", "country": "idn", "number": "b1234567"}),
+        "SELF",
+        None,
+    );
+    assert_eq!(
+        send(&env, CommandType::Handover, own).await.outcome,
+        Outcome::Accepted
+    );
+
+    // 5. Lost slip: handover by reference is recorded as "slip not presented".
+    let uid = register(&env, 4, Some("850612-14-5523"), None).await;
+    let (id, _) = ready_cd(&env, &uid).await;
+    let by_ref = handover(
+        json!({"reference": format!("MD-{id}")}),
+        json!({"type": "MYKAD", "number": "850612-14-5523"}),
+        "SELF",
+        None,
+    );
+    assert_eq!(
+        send(&env, CommandType::Handover, by_ref).await.outcome,
+        Outcome::Accepted
+    );
+    let (presented, reason): (bool, Option<String>) = sqlx::query_as(
+        "SELECT d.slip_presented, e.reason FROM media_distributions d JOIN distribution_events e ON e.distribution_id = d.id
+         WHERE d.id = $1 AND e.event = 'collected'",
+    )
+    .bind(id)
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (presented, reason.as_deref()),
+        (false, Some("slip not presented"))
+    );
+
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_command_delivered_twice_is_applied_once_and_answered_the_same() {
+    let env = staffed().await;
+    let uid = register(&env, 7, None, None).await;
+    let data = json!({
+        "study_uids": [uid], "media_type": "DVD", "quantity": 3, "urgency": "STAT",
+        "requester": { "type": "CLINICIAN", "name": "Dr Synthetic" }, "actor": "clerk1"
+    });
+    let first = env
+        .client
+        .send_with_id("req-7", CommandType::RequestMedia, None, data.clone(), WAIT)
+        .await
+        .unwrap();
+    let again = env
+        .client
+        .send_with_id("req-7", CommandType::RequestMedia, None, data, WAIT)
+        .await
+        .unwrap();
+    assert_eq!(first.outcome, Outcome::Accepted);
+    assert!(!first.duplicate && again.duplicate);
+    assert_eq!(
+        (again.outcome, again.distribution_id),
+        (Outcome::Accepted, first.distribution_id)
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM media_distributions")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    let audit: i64 = sqlx::query_scalar("SELECT count(*) FROM distribution_events")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!((rows, audit, outbox), (1, 1, 1));
+
+    // The audit trail cannot be edited or deleted, even with direct SQL.
+    let upd = sqlx::query("UPDATE distribution_events SET actor = 'someone-else'")
+        .execute(&env.pool)
+        .await;
+    assert!(upd.unwrap_err().to_string().contains("append-only"));
+    let del = sqlx::query("DELETE FROM distribution_events")
+        .execute(&env.pool)
+        .await;
+    assert!(del.unwrap_err().to_string().contains("append-only"));
+
+    // The database refuses what the domain refuses, as a last line of defence.
+    let bad = sqlx::query("UPDATE media_distributions SET quantity = 51")
+        .execute(&env.pool)
+        .await;
+    assert!(bad.unwrap_err().to_string().contains("quantity"));
+    let bad = sqlx::query("UPDATE media_distributions SET status = 'COLLECTED'")
+        .execute(&env.pool)
+        .await;
+    assert!(bad
+        .unwrap_err()
+        .to_string()
+        .contains("collection_fields_iff_collected"));
+    env.stop().await;
+}
