@@ -67,9 +67,14 @@ pub async fn run(
     let ctx = std::sync::Arc::new(Context { config, pool });
     let mut backoff = Duration::from_millis(200);
     while !shutdown.is_triggered() {
+        let started = std::time::Instant::now();
         match serve(&ctx, stage, handler, shutdown.clone()).await {
             Ok(()) => break,
             Err(e) => {
+                // A connection that served a while starts its retries afresh.
+                if started.elapsed() > Duration::from_secs(30) {
+                    backoff = Duration::from_millis(200);
+                }
                 warn!(stage = stage.name(), error = %e, "broker connection lost; reconnecting in {backoff:?}");
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}

@@ -25,9 +25,14 @@ pub async fn run(config: Config, mut shutdown: Shutdown) -> anyhow::Result<()> {
     )?;
     let mut backoff = Duration::from_millis(200);
     while !shutdown.is_triggered() {
+        let started = std::time::Instant::now();
         match serve(&config, &pool, &mqtt, shutdown.clone()).await {
             Ok(()) => break,
             Err(e) => {
+                // A connection that served a while starts its retries afresh.
+                if started.elapsed() > Duration::from_secs(30) {
+                    backoff = Duration::from_millis(200);
+                }
                 warn!(error = %format!("{e:#}"), "relay interrupted; retrying in {backoff:?}");
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
