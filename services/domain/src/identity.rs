@@ -227,6 +227,27 @@ impl IdentityDocument {
         }
     }
 
+    /// Rebuilds a document from its stored columns (type, `stored_number`,
+    /// and the kind of an OTHER document); `None` if they do not fit.
+    pub fn from_stored(type_code: &str, stored: &str, kind: Option<&str>) -> Option<Self> {
+        match type_code {
+            "MYKAD" => Mykad::parse(stored, "stored")
+                .ok()
+                .map(|number| IdentityDocument::Mykad { number }),
+            "PASSPORT" => {
+                let (country, number) = stored.split_once(':')?;
+                PassportNo::parse(country, number, "stored")
+                    .ok()
+                    .map(|passport| IdentityDocument::Passport { passport })
+            }
+            "OTHER" => Some(IdentityDocument::Other {
+                kind: kind.unwrap_or("document").to_string(),
+                number: stored.to_string(),
+            }),
+            _ => None,
+        }
+    }
+
     pub fn masked(&self) -> String {
         match self {
             IdentityDocument::Mykad { number } => number.masked(),

@@ -87,25 +87,20 @@ pub async fn render(pool: &PgPool, reference: &str) -> anyhow::Result<String> {
         opt("storage_location")
     )?;
     if d.get::<String, _>("status") == "COLLECTED" {
-        let doc = d
-            .get::<Option<String>, _>("collected_by_ic")
-            .unwrap_or_default();
-        let masked = format!(
-            "****{}",
-            doc.chars()
-                .rev()
-                .take(4)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect::<String>()
+        let doc = mediadist_domain::IdentityDocument::from_stored(
+            &opt("collected_by_doc_type"),
+            &opt("collected_by_ic"),
+            d.get::<Option<String>, _>("collected_by_doc_kind")
+                .as_deref(),
         );
+        let masked = doc
+            .map(|d| d.masked())
+            .unwrap_or_else(|| "(unreadable document)".into());
         writeln!(
             o,
-            "collected:    {} by {} ({} {}, {}) handed over by {}",
+            "collected:    {} by {} ({}, {}) handed over by {}",
             time("collection_datetime"),
             opt("collected_by"),
-            opt("collected_by_doc_type"),
             masked,
             opt("relationship_to_patient"),
             opt("handed_over_by")

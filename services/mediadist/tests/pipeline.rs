@@ -369,6 +369,32 @@ async fn a_cd_travels_from_dicom_import_to_a_collected_handover() {
             .to_vec()
     );
 
+    // `mediadist show` tells the whole story, the collector's document masked.
+    let shown = mediadist::show::render(&env.pool, &reference)
+        .await
+        .unwrap();
+    assert!(
+        shown.starts_with(&format!("{reference}  COLLECTED\n")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("by Synthetic Son (******-**-1235, CHILD) handed over by desk1"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Brain-MRA") && shown.contains("DOE P***"),
+        "{shown}"
+    );
+    assert_eq!(
+        shown.lines().skip_while(|l| *l != "audit trail:").count(),
+        5,
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("900101141235") && !shown.contains("Doe^Peter"),
+        "{shown}"
+    );
+
     // An outside AMQP subscriber and an MQTT subscriber each received the
     // four events of this distribution, each once per event id.
     let subject = id.to_string();
