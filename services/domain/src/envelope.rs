@@ -104,12 +104,63 @@ pub fn parse_command(bytes: &[u8]) -> Result<CommandEnvelope, EnvelopeError> {
     Ok(CommandEnvelope { command, event: ev })
 }
 
+/// Serde's messages quote the offending value (`invalid type: integer
+/// \`850612145523\``); reasons are logged and put in headers, so values are
+/// cut out. Field names (`unknown field`, `missing field`) stay: they are
+/// what an integrator needs and never personal.
+pub fn redact_values(message: &str) -> String {
+    if message.starts_with("unknown field") || message.starts_with("missing field") {
+        return message.to_string();
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut closing: Option<char> = None;
+    for c in message.chars() {
+        match closing {
+            Some(end) if c == end => {
+                out.push('…');
+                out.push(c);
+                closing = None;
+            }
+            Some(_) => {}
+            None => {
+                out.push(c);
+                if c == '`' || c == '"' {
+                    closing = Some(c);
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn cmd(kind: &str) -> serde_json::Value {
         serde_json::json!({"specversion":"1.0","id":"c-1","source":"test","type":kind,"data":{"actor":"x"}})
+    }
+
+    #[test]
+    fn values_are_cut_out_of_serde_messages() {
+        assert_eq!(
+            redact_values(
+                "invalid type: integer `850612145523`, expected a string at line 1 column 9"
+            ),
+            "invalid type: integer `…`, expected a string at line 1 column 9"
+        );
+        assert_eq!(
+            redact_values("invalid type: string \"Ali\", expected i64"),
+            "invalid type: string \"…\", expected i64"
+        );
+        assert_eq!(
+            redact_values("unknown field `colour`, expected `name`"),
+            "unknown field `colour`, expected `name`"
+        );
+        assert_eq!(
+            redact_values("missing field `actor`"),
+            "missing field `actor`"
+        );
     }
 
     #[test]

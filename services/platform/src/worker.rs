@@ -50,8 +50,10 @@ pub type Handler = for<'a> fn(
 
 /// Parses a command's `data`; a shape error is poison.
 pub fn data<T: serde::de::DeserializeOwned>(env: &CommandEnvelope) -> Result<T, HandleError> {
-    serde_json::from_value(env.event.data.clone())
-        .map_err(|e| HandleError::Poison(format!("data of {} does not fit: {e}", env.event.kind)))
+    serde_json::from_value(env.event.data.clone()).map_err(|e| {
+        let why = mediadist_domain::envelope::redact_values(&e.to_string());
+        HandleError::Poison(format!("data of {} does not fit: {why}", env.event.kind))
+    })
 }
 
 /// Runs a stage's consumers until shutdown, reconnecting after broker or
