@@ -67,7 +67,7 @@ pub async fn find(pool: &PgPool, id: i64) -> Result<Option<DistributionRow>, sql
          FROM media_distributions d
          JOIN patients p ON p.id = d.patient_id
          LEFT JOIN staff h ON h.id = d.handed_over_by_id
-         WHERE d.id = $1",
+         WHERE d.id = $1 AND d.deleted_at IS NULL",
     )
     .bind(id)
     .fetch_optional(pool)

@@ -3,7 +3,7 @@
 
 use futures_util::FutureExt;
 use mediadist_domain::catalog::{CommandType, Stage};
-use mediadist_domain::command::{HandoverData, Target};
+use mediadist_domain::command::HandoverData;
 use mediadist_domain::envelope::CommandEnvelope;
 use mediadist_domain::reply::Reply;
 use mediadist_domain::workflow::Command;
@@ -34,15 +34,12 @@ pub async fn handle(
         )));
     }
     let d: HandoverData = data(env)?;
-    let parsed = Target::parse(&d.target).and_then(|t| Ok((t, d.collector.validate()?)));
-    let (target, collector) = match parsed {
-        Ok(v) => v,
-        Err(e) => return Ok(Reply::rejected(&env.event.id, None, e.into())),
-    };
-    let command = Command::Handover {
-        collector,
-        document_seen: d.document_seen,
-        slip_presented: target.is_slip(),
-    };
-    transition(conn, env, ctx, &target, &d.actor, command).await
+    transition(conn, env, ctx, &d.target, &d.actor, |target| {
+        Ok(Command::Handover {
+            collector: d.collector.validate()?,
+            document_seen: d.document_seen,
+            slip_presented: target.is_slip(),
+        })
+    })
+    .await
 }

@@ -29,19 +29,25 @@ pub enum CommandType {
     StartPreparing,
     MarkReady,
     Handover,
+    ReprintSlip,
+    Update,
+    Delete,
 }
 
 const COMMAND_PREFIX: &str = "org.mediadist.command.";
 pub const EVENT_PREFIX: &str = "org.mediadist.distribution.";
 
 impl CommandType {
-    pub const ALL: [CommandType; 6] = [
+    pub const ALL: [CommandType; 9] = [
         CommandType::RegisterStudy,
         CommandType::RequestMedia,
         CommandType::Cancel,
         CommandType::StartPreparing,
         CommandType::MarkReady,
         CommandType::Handover,
+        CommandType::ReprintSlip,
+        CommandType::Update,
+        CommandType::Delete,
     ];
 
     fn short(self) -> &'static str {
@@ -52,14 +58,20 @@ impl CommandType {
             CommandType::StartPreparing => "start-preparing",
             CommandType::MarkReady => "mark-ready",
             CommandType::Handover => "handover",
+            CommandType::ReprintSlip => "reprint-slip",
+            CommandType::Update => "update",
+            CommandType::Delete => "delete",
         }
     }
 
     pub fn stage(self) -> Stage {
         match self {
-            CommandType::RegisterStudy | CommandType::RequestMedia | CommandType::Cancel => {
-                Stage::Intake
-            }
+            CommandType::RegisterStudy
+            | CommandType::RequestMedia
+            | CommandType::Cancel
+            | CommandType::ReprintSlip
+            | CommandType::Update
+            | CommandType::Delete => Stage::Intake,
             CommandType::StartPreparing | CommandType::MarkReady => Stage::Preparation,
             CommandType::Handover => Stage::Collection,
         }

@@ -326,6 +326,56 @@ pub struct CancelData {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct ReprintSlipData {
+    pub target: TargetData,
+    pub actor: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteData {
+    pub target: TargetData,
+    pub reason: String,
+    pub actor: String,
+}
+
+/// Changes to fields outside the workflow; absent fields stay as they are.
+/// An empty `comments` clears them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateData {
+    pub target: TargetData,
+    #[serde(default)]
+    pub comments: Option<String>,
+    #[serde(default)]
+    pub urgency: Option<String>,
+    #[serde(default)]
+    pub quantity: Option<i64>,
+    pub actor: String,
+}
+
+impl UpdateData {
+    pub fn validate(&self) -> Result<crate::event::Changes, FieldError> {
+        Ok(crate::event::Changes {
+            comments: match &self.comments {
+                Some(c) => Some(optional_text(Some(c), "comments", 1000)?.unwrap_or_default()),
+                None => None,
+            },
+            urgency: self
+                .urgency
+                .as_deref()
+                .map(|u| Urgency::parse(u, "urgency"))
+                .transpose()?,
+            quantity: self
+                .quantity
+                .map(|q| Quantity::new(q, "quantity"))
+                .transpose()?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CollectorData {
     pub name: String,
     pub document: DocumentInput,

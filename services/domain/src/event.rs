@@ -26,6 +26,35 @@ pub enum Event {
     Cancelled {
         reason: String,
     },
+    /// A new slip was printed; the old one stops working.
+    SlipReissued {
+        slip_version: i32,
+    },
+    /// Fields outside the workflow changed (comments, urgency, quantity).
+    Updated {
+        changes: Changes,
+    },
+    /// An admin removed the record from the lists; its audit trail stays.
+    Deleted {
+        reason: String,
+    },
+}
+
+/// The non-workflow fields an update may change; `None` = unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Changes {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub urgency: Option<Urgency>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<Quantity>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.comments.is_none() && self.urgency.is_none() && self.quantity.is_none()
+    }
 }
 
 impl Event {
@@ -38,17 +67,22 @@ impl Event {
             Event::Ready { .. } => "ready",
             Event::Collected { .. } => "collected",
             Event::Cancelled { .. } => "cancelled",
+            Event::SlipReissued { .. } => "slip-reissued",
+            Event::Updated { .. } => "updated",
+            Event::Deleted { .. } => "deleted",
         }
     }
 
-    /// The status the distribution has after this event.
-    pub fn status_after(&self) -> Status {
+    /// The status the distribution has after this event, given the one
+    /// it had before.
+    pub fn status_after(&self, before: Status) -> Status {
         match self {
             Event::Requested { .. } => Status::Requested,
             Event::PreparationStarted => Status::Preparing,
             Event::Ready { .. } => Status::Ready,
             Event::Collected { .. } => Status::Collected,
             Event::Cancelled { .. } => Status::Cancelled,
+            Event::SlipReissued { .. } | Event::Updated { .. } | Event::Deleted { .. } => before,
         }
     }
 }
@@ -60,6 +94,7 @@ pub struct EventContext {
     pub media_type: MediaType,
     pub quantity: i64,
     pub urgency: Urgency,
+    /// None for a new request.
     pub previous_status: Option<Status>,
     pub actor: String,
 }
@@ -71,7 +106,7 @@ impl Event {
         let mut v = serde_json::json!({
             "distribution_id": ctx.distribution_id,
             "reference": crate::Reference::from_id(ctx.distribution_id).to_string(),
-            "status": self.status_after(),
+            "status": self.status_after(ctx.previous_status.unwrap_or(Status::Requested)),
             "previous_status": ctx.previous_status,
             "media_type": ctx.media_type,
             "quantity": ctx.quantity,
@@ -101,6 +136,22 @@ impl Event {
                 "slip_presented": slip_presented,
             }),
             Event::Cancelled { reason } => serde_json::json!({ "reason": reason }),
+            Event::SlipReissued { slip_version } => {
+                serde_json::json!({ "slip_version": slip_version })
+            }
+            // Comments are free text and may name people: downstream gets what changed, not the words.
+            Event::Updated { changes } => {
+                let changed: Vec<&str> = [
+                    changes.comments.as_ref().map(|_| "comments"),
+                    changes.urgency.map(|_| "urgency"),
+                    changes.quantity.map(|_| "quantity"),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                serde_json::json!({ "changed": changed, "urgency_now": changes.urgency, "quantity_now": changes.quantity })
+            }
+            Event::Deleted { reason } => serde_json::json!({ "reason": reason }),
         };
         if let (Some(obj), serde_json::Value::Object(more)) = (v.as_object_mut(), extra) {
             obj.extend(more);

@@ -10,6 +10,9 @@ pub enum Action {
     MarkReady,
     Handover,
     Cancel,
+    Reprint,
+    Update,
+    Delete,
 }
 
 impl Action {
@@ -20,19 +23,23 @@ impl Action {
             Action::MarkReady => "mark media ready",
             Action::Handover => "hand media over",
             Action::Cancel => "cancel a request",
+            Action::Reprint => "reprint a slip",
+            Action::Update => "change a request",
+            Action::Delete => "delete a request",
         }
     }
 }
 
-/// Clerks request, radiographers prepare, reception hands over, admins
-/// cancel and may do everything.
+/// Clerks request (and correct or reprint what they requested),
+/// radiographers prepare, reception hands over (and reprints a lost slip),
+/// admins cancel, delete and may do everything.
 pub fn may(role: Role, action: Action) -> bool {
     use Action::*;
     match role {
         Role::Admin => true,
-        Role::Clerk => matches!(action, Request),
+        Role::Clerk => matches!(action, Request | Update | Reprint),
         Role::Radiographer => matches!(action, StartPreparing | MarkReady),
-        Role::Reception => matches!(action, Handover),
+        Role::Reception => matches!(action, Handover | Reprint),
     }
 }
 

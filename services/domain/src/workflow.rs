@@ -8,8 +8,8 @@
 
 use crate::command::{Collector, RequestMedia};
 use crate::enums::{MediaType, Relationship, Status};
-use crate::error::{ReasonCode, Rejection};
-use crate::event::Event;
+use crate::error::{FieldError, ReasonCode, Rejection};
+use crate::event::{Changes, Event};
 use crate::identity::{IdentityDocument, Mykad, PassportNo};
 use crate::reference::Reference;
 use crate::roles::{Action, Actor};
@@ -26,6 +26,8 @@ pub struct Distribution {
     pub patient_passport: Option<PassportNo>,
     pub collected_at: Option<DateTime<Utc>>,
     pub handed_over_by: Option<String>,
+    /// Deleted by an admin: gone from the lists, refused by every command.
+    pub deleted: bool,
 }
 
 /// A command on an existing distribution, already validated.
@@ -43,6 +45,14 @@ pub enum Command {
     Cancel {
         reason: String,
     },
+    /// Print a new slip; the old one stops working.
+    Reprint,
+    Update {
+        changes: Changes,
+    },
+    Delete {
+        reason: String,
+    },
 }
 
 impl Command {
@@ -52,6 +62,9 @@ impl Command {
             Command::MarkReady { .. } => Action::MarkReady,
             Command::Handover { .. } => Action::Handover,
             Command::Cancel { .. } => Action::Cancel,
+            Command::Reprint => Action::Reprint,
+            Command::Update { .. } => Action::Update,
+            Command::Delete { .. } => Action::Delete,
         }
     }
 }
@@ -78,8 +91,44 @@ pub fn decide(
     policy: &HandoverPolicy,
 ) -> Result<Vec<Event>, Rejection> {
     actor.authorise(command.action())?;
+    if state.deleted {
+        return Err(Rejection::new(
+            ReasonCode::NotFound,
+            format!("{} was deleted", Reference::from_id(state.id)),
+        ));
+    }
+    // Deleting is the one step that also applies to finished requests.
+    if let Command::Delete { reason } = command {
+        let reason = required_text(Some(reason), "reason", 500)?;
+        return Ok(vec![Event::Deleted { reason }]);
+    }
     refuse_if_final(state)?;
     let event = match (state.status, command) {
+        (_, Command::Reprint) => Event::SlipReissued {
+            slip_version: state.slip_version + 1,
+        },
+        (_, Command::Update { changes }) if changes.is_empty() => {
+            return Err(FieldError::new(
+                "changes",
+                "nothing to change: give comments, urgency or quantity",
+            )
+            .into())
+        }
+        (Status::Requested, Command::Update { changes }) => Event::Updated {
+            changes: changes.clone(),
+        },
+        (from, Command::Update { changes }) if changes.quantity.is_some() => {
+            return Err(Rejection {
+                code: ReasonCode::IllegalTransition,
+                message: format!(
+                    "the quantity can change only while REQUESTED; this request is {from}"
+                ),
+                field: Some("quantity".into()),
+            })
+        }
+        (_, Command::Update { changes }) => Event::Updated {
+            changes: changes.clone(),
+        },
         (Status::Requested, Command::StartPreparing) => Event::PreparationStarted,
         (Status::Preparing, Command::MarkReady { storage_location }) => Event::Ready {
             storage_location: required_text(Some(storage_location), "storage_location", 60)?,
@@ -196,10 +245,15 @@ pub fn evolve(
     actor: &str,
     at: DateTime<Utc>,
 ) -> Distribution {
-    state.status = event.status_after();
-    if let Event::Collected { .. } = event {
-        state.collected_at = Some(at);
-        state.handed_over_by = Some(actor.to_string());
+    state.status = event.status_after(state.status);
+    match event {
+        Event::Collected { .. } => {
+            state.collected_at = Some(at);
+            state.handed_over_by = Some(actor.to_string());
+        }
+        Event::SlipReissued { slip_version } => state.slip_version = *slip_version,
+        Event::Deleted { .. } => state.deleted = true,
+        _ => {}
     }
     state
 }

@@ -1,12 +1,13 @@
 //! The intake stage: study registration (RIS feed or DICOM import), media
-//! requests, and cancellations.
+//! requests, and the clerk's and admin's changes to a request: cancel,
+//! update, reprint the slip, delete.
 
 mod register;
 mod request;
 
 use futures_util::FutureExt;
 use mediadist_domain::catalog::{CommandType, Stage};
-use mediadist_domain::command::{CancelData, Target};
+use mediadist_domain::command::{CancelData, DeleteData, ReprintSlipData, UpdateData};
 use mediadist_domain::envelope::CommandEnvelope;
 use mediadist_domain::reply::Reply;
 use mediadist_domain::workflow::Command;
@@ -35,18 +36,36 @@ pub async fn handle(
         CommandType::RequestMedia => request::handle(conn, env, data(env)?).await,
         CommandType::Cancel => {
             let d: CancelData = data(env)?;
-            let target = match Target::parse(&d.target) {
-                Ok(t) => t,
-                Err(e) => return Ok(Reply::rejected(&env.event.id, None, e.into())),
-            };
-            transition(
-                conn,
-                env,
-                ctx,
-                &target,
-                &d.actor,
-                Command::Cancel { reason: d.reason },
-            )
+            transition(conn, env, ctx, &d.target, &d.actor, |_| {
+                Ok(Command::Cancel {
+                    reason: d.reason.clone(),
+                })
+            })
+            .await
+        }
+        CommandType::ReprintSlip => {
+            let d: ReprintSlipData = data(env)?;
+            transition(conn, env, ctx, &d.target, &d.actor, |_| {
+                Ok(Command::Reprint)
+            })
+            .await
+        }
+        CommandType::Update => {
+            let d: UpdateData = data(env)?;
+            transition(conn, env, ctx, &d.target, &d.actor, |_| {
+                Ok(Command::Update {
+                    changes: d.validate()?,
+                })
+            })
+            .await
+        }
+        CommandType::Delete => {
+            let d: DeleteData = data(env)?;
+            transition(conn, env, ctx, &d.target, &d.actor, |_| {
+                Ok(Command::Delete {
+                    reason: d.reason.clone(),
+                })
+            })
             .await
         }
         other => Err(HandleError::Poison(format!(

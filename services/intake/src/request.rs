@@ -115,6 +115,7 @@ pub async fn handle(
             patient_passport: None,
             collected_at: None,
             handed_over_by: None,
+            deleted: false,
         },
         media_type: *media_type,
         quantity: quantity.get(),

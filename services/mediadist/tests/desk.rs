@@ -299,6 +299,130 @@ async fn desk_scenarios() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reprint_update_and_delete() {
+    let env = staffed().await;
+    let uid = register(&env, 9, Some("850612-14-5523"), None).await;
+    let r = request(&env, &uid, "CD").await;
+    let id = r.distribution_id.unwrap();
+    let target = json!({ "distribution_id": id });
+
+    // Update: quantity and comments while REQUESTED (a clerk may).
+    let upd = json!({"target": target, "quantity": 3, "comments": "two for the surgeon", "actor": "clerk1"});
+    assert_eq!(
+        send(&env, CommandType::Update, upd).await.outcome,
+        Outcome::Accepted
+    );
+    let (q, c): (i32, Option<String>) =
+        sqlx::query_as("SELECT quantity, comments FROM media_distributions WHERE id = $1")
+            .bind(id)
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!((q, c.as_deref()), (3, Some("two for the surgeon")));
+
+    // Reprint: a new token works, the old one is refused as superseded.
+    let old = env.config.slip_key.sign(id, 1).to_string();
+    let r = send(
+        &env,
+        CommandType::ReprintSlip,
+        json!({"target": {"token": old}, "actor": "desk1"}),
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Accepted, "{r:?}");
+    let r = send(
+        &env,
+        CommandType::StartPreparing,
+        json!({"target": {"token": old}, "actor": "rad1"}),
+    )
+    .await;
+    assert_eq!(code(&r), Some(ReasonCode::TokenSuperseded));
+    let new = env.config.slip_key.sign(id, 2).to_string();
+    let r = send(
+        &env,
+        CommandType::StartPreparing,
+        json!({"target": {"token": new}, "actor": "rad1"}),
+    )
+    .await;
+    assert_eq!(r.status.map(|s| s.as_str()), Some("PREPARING"), "{r:?}");
+
+    // Once preparing, the quantity is fixed; urgency and comments may still change.
+    let r = send(
+        &env,
+        CommandType::Update,
+        json!({"target": target, "quantity": 1, "actor": "clerk1"}),
+    )
+    .await;
+    assert_eq!(
+        (
+            code(&r),
+            r.rejection.as_ref().and_then(|x| x.field.as_deref())
+        ),
+        (Some(ReasonCode::IllegalTransition), Some("quantity"))
+    );
+    let r = send(
+        &env,
+        CommandType::Update,
+        json!({"target": target, "urgency": "STAT", "comments": "", "actor": "clerk1"}),
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Accepted, "{r:?}");
+    let (u, c): (String, Option<String>) =
+        sqlx::query_as("SELECT urgency, comments FROM media_distributions WHERE id = $1")
+            .bind(id)
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!((u.as_str(), c), ("STAT", None));
+
+    // Delete: admin only, with a reason; the record is refused afterwards, the
+    // study can be requested again, and the audit trail keeps who and why.
+    let del = |actor: &str| json!({"target": target, "reason": "entered for the wrong patient", "actor": actor});
+    assert_eq!(
+        code(&send(&env, CommandType::Delete, del("clerk1")).await),
+        Some(ReasonCode::Forbidden)
+    );
+    assert_eq!(
+        send(&env, CommandType::Delete, del("admin1")).await.outcome,
+        Outcome::Accepted
+    );
+    let r = send(
+        &env,
+        CommandType::MarkReady,
+        json!({"target": target, "storage_location": "A1", "actor": "rad1"}),
+    )
+    .await;
+    assert_eq!(code(&r), Some(ReasonCode::NotFound));
+    assert_eq!(request(&env, &uid, "CD").await.outcome, Outcome::Accepted);
+    let last: (String, String, Option<String>) = sqlx::query_as(
+        "SELECT event, actor, reason FROM distribution_events WHERE distribution_id = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        last,
+        (
+            "deleted".into(),
+            "admin1".into(),
+            Some("entered for the wrong patient".into())
+        )
+    );
+    assert_eq!(
+        audit_events(&env, id).await,
+        [
+            "requested",
+            "updated",
+            "slip-reissued",
+            "preparing",
+            "updated",
+            "deleted"
+        ]
+    );
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_command_delivered_twice_is_applied_once_and_answered_the_same() {
     let env = staffed().await;
     let uid = register(&env, 7, None, None).await;

@@ -5,15 +5,15 @@
 use crate::worker::{Context, HandleError};
 use chrono::{DateTime, Utc};
 use mediadist_domain::catalog::event_type_name;
-use mediadist_domain::command::Target;
+use mediadist_domain::command::{Target, TargetData};
 use mediadist_domain::envelope::{CloudEvent, CommandEnvelope};
 use mediadist_domain::event::{Event, EventContext};
 use mediadist_domain::reply::Reply;
 use mediadist_domain::roles::Actor;
 use mediadist_domain::workflow::{decide, Command, Distribution};
 use mediadist_domain::{
-    IdentityDocument, MediaType, Mykad, PassportNo, ReasonCode, Rejection, Role, SlipKey, Status,
-    Urgency,
+    FieldError, IdentityDocument, MediaType, Mykad, PassportNo, ReasonCode, Rejection, Role,
+    SlipKey, Status, Urgency,
 };
 use sqlx::{PgConnection, Row};
 
@@ -72,6 +72,7 @@ pub async fn lock_distribution(
 ) -> Result<Option<Loaded>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT d.id, d.status, d.slip_version, d.media_type, d.quantity, d.urgency, d.collection_datetime,
+                d.deleted_at IS NOT NULL AS deleted,
                 p.ic, p.passport_country, p.passport_no, h.username AS handed_over_by
          FROM media_distributions d
          JOIN patients p ON p.id = d.patient_id
@@ -104,6 +105,7 @@ pub async fn lock_distribution(
             patient_passport: passport,
             collected_at: r.get::<Option<DateTime<Utc>>, _>("collection_datetime"),
             handed_over_by: r.get("handed_over_by"),
+            deleted: r.get("deleted"),
         },
         media_type: MediaType::parse(r.get("media_type"), "media_type")
             .map_err(|_| bad("media_type"))?,
@@ -151,15 +153,24 @@ pub async fn resolve_target(
 
 /// The whole life of a command on an existing distribution: who, which,
 /// decide, record. Refusals are answers, not errors.
+///
+/// `command` builds the validated command once the target is known (a
+/// handover needs to know whether a slip was scanned).
 pub async fn transition(
     conn: &mut PgConnection,
     env: &CommandEnvelope,
     ctx: &Context,
-    target: &Target,
+    target: &TargetData,
     actor: &str,
-    command: Command,
+    command: impl FnOnce(&Target) -> Result<Command, FieldError>,
 ) -> Result<Reply, HandleError> {
     let id = &env.event.id;
+    let parsed = Target::parse(target).and_then(|t| Ok((command(&t)?, t)));
+    let (command, target) = match parsed {
+        Ok(v) => v,
+        Err(e) => return Ok(Reply::rejected(id, None, e.into())),
+    };
+    let target = &target;
     let staff = match load_staff(conn, actor).await? {
         Ok(s) => s,
         Err(r) => return Ok(Reply::rejected(id, None, r)),
@@ -174,7 +185,7 @@ pub async fn transition(
             let mut status = loaded.state.status;
             for event in &events {
                 record(conn, &loaded, event, &staff, env).await?;
-                status = event.status_after();
+                status = event.status_after(status);
             }
             Ok(Reply::accepted(id, Some(dist_id), Some(status)))
         }
@@ -353,6 +364,43 @@ pub async fn record(
                 serde_json::json!({ "media_to_shred": shred }),
             )
         }
+        Event::SlipReissued { slip_version } => {
+            sqlx::query("UPDATE media_distributions SET slip_version = $2, version = version + 1, modified = now() WHERE id = $1")
+                .bind(id)
+                .bind(slip_version)
+                .execute(&mut *conn)
+                .await?;
+            (None, serde_json::json!({ "slip_version": slip_version }))
+        }
+        Event::Updated { changes } => {
+            // $2 says whether comments change at all; an empty one clears them.
+            sqlx::query(
+                "UPDATE media_distributions SET comments = CASE WHEN $2 THEN NULLIF($3, '') ELSE comments END,
+                 urgency = COALESCE($4, urgency), quantity = COALESCE($5, quantity),
+                 version = version + 1, modified = now() WHERE id = $1",
+            )
+            .bind(id)
+            .bind(changes.comments.is_some())
+            .bind(&changes.comments)
+            .bind(changes.urgency.map(|u| u.as_str()))
+            .bind(changes.quantity.map(|q| q.get() as i32))
+            .execute(&mut *conn)
+            .await?;
+            (None, serde_json::to_value(changes).unwrap_or_default())
+        }
+        Event::Deleted { reason } => {
+            sqlx::query(
+                "UPDATE media_distributions SET deleted_at = now(), deleted_by_id = $2, deletion_reason = $3,
+                 version = version + 1, modified = now() WHERE id = $1",
+            )
+            .bind(id)
+            .bind(staff.id)
+            .bind(reason)
+            .execute(&mut *conn)
+            .await?;
+            deactivate_studies(conn, id).await?;
+            (Some(reason.as_str()), serde_json::json!({}))
+        }
     };
     let from = (!matches!(event, Event::Requested { .. })).then(|| loaded.state.status.as_str());
     audit(
@@ -360,7 +408,7 @@ pub async fn record(
         id,
         event.name(),
         from,
-        event.status_after().as_str(),
+        event.status_after(loaded.state.status).as_str(),
         staff,
         reason,
         details,

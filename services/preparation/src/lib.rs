@@ -3,7 +3,7 @@
 
 use futures_util::FutureExt;
 use mediadist_domain::catalog::{CommandType, Stage};
-use mediadist_domain::command::{MarkReadyData, StartPreparingData, Target};
+use mediadist_domain::command::{MarkReadyData, StartPreparingData};
 use mediadist_domain::envelope::CommandEnvelope;
 use mediadist_domain::reply::Reply;
 use mediadist_domain::workflow::Command;
@@ -27,31 +27,27 @@ pub async fn handle(
     env: &CommandEnvelope,
     ctx: &Context,
 ) -> Result<Reply, HandleError> {
-    let (target, actor, command) = match env.command {
+    match env.command {
         CommandType::StartPreparing => {
             let d: StartPreparingData = data(env)?;
-            (d.target, d.actor, Command::StartPreparing)
+            transition(conn, env, ctx, &d.target, &d.actor, |_| {
+                Ok(Command::StartPreparing)
+            })
+            .await
         }
         CommandType::MarkReady => {
             let d: MarkReadyData = data(env)?;
-            (
-                d.target,
-                d.actor,
-                Command::MarkReady {
-                    storage_location: d.storage_location,
-                },
-            )
+            let location = d.storage_location.clone();
+            transition(conn, env, ctx, &d.target, &d.actor, |_| {
+                Ok(Command::MarkReady {
+                    storage_location: location,
+                })
+            })
+            .await
         }
-        other => {
-            return Err(HandleError::Poison(format!(
-                "{} is not a preparation command",
-                other.type_name()
-            )))
-        }
-    };
-    let target = match Target::parse(&target) {
-        Ok(t) => t,
-        Err(e) => return Ok(Reply::rejected(&env.event.id, None, e.into())),
-    };
-    transition(conn, env, ctx, &target, &actor, command).await
+        other => Err(HandleError::Poison(format!(
+            "{} is not a preparation command",
+            other.type_name()
+        ))),
+    }
 }

@@ -17,7 +17,7 @@ pub fn affects_board(event_type: &str) -> bool {
 pub async fn publish(pool: &PgPool, mqtt: &AsyncClient, config: &Config) -> anyhow::Result<()> {
     let rows = sqlx::query(
         "SELECT d.id, p.name, d.media_type, d.quantity, d.ready_at FROM media_distributions d
-         JOIN patients p ON p.id = d.patient_id WHERE d.status = 'READY' ORDER BY d.ready_at, d.id LIMIT 500",
+         JOIN patients p ON p.id = d.patient_id WHERE d.status = 'READY' AND d.deleted_at IS NULL ORDER BY d.ready_at, d.id LIMIT 500",
     )
     .fetch_all(pool)
     .await?;

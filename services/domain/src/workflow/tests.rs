@@ -20,6 +20,7 @@ fn state(status: Status) -> Distribution {
         patient_passport: None,
         collected_at: None,
         handed_over_by: None,
+        deleted: false,
     }
 }
 
@@ -58,7 +59,7 @@ fn all_commands() -> Vec<Command> {
 
 fn run(status: Status, cmd: &Command) -> Result<Status, ReasonCode> {
     decide(&state(status), cmd, &admin(), &HandoverPolicy::default())
-        .map(|evs| evs.last().unwrap().status_after())
+        .map(|evs| evs.last().unwrap().status_after(status))
         .map_err(|r| r.code)
 }
 
@@ -431,4 +432,127 @@ fn collector_document_input_round_trip() {
     .validate()
     .unwrap();
     assert_eq!(c.relationship, Relationship::Child);
+}
+
+#[test]
+fn reprint_bumps_the_slip_version_until_the_request_is_final() {
+    let ev = decide(
+        &state(Status::Ready),
+        &Command::Reprint,
+        &admin(),
+        &HandoverPolicy::default(),
+    )
+    .unwrap();
+    assert_eq!(ev, vec![Event::SlipReissued { slip_version: 2 }]);
+    let s = evolve(state(Status::Ready), &ev[0], "admin1", Utc::now());
+    assert_eq!((s.slip_version, s.status), (2, Status::Ready));
+    assert_eq!(
+        run(Status::Collected, &Command::Reprint),
+        Err(ReasonCode::AlreadyCollected)
+    );
+    let radiographer = Actor {
+        username: "r".into(),
+        role: Role::Radiographer,
+        active: true,
+    };
+    let r = decide(
+        &state(Status::Ready),
+        &Command::Reprint,
+        &radiographer,
+        &HandoverPolicy::default(),
+    );
+    assert_eq!(r.unwrap_err().code, ReasonCode::Forbidden);
+}
+
+#[test]
+fn update_changes_quantity_only_while_requested() {
+    let q = crate::values::Quantity::new(3, "quantity").unwrap();
+    let both = Command::Update {
+        changes: Changes {
+            quantity: Some(q),
+            urgency: Some(Urgency::Stat),
+            comments: None,
+        },
+    };
+    assert_eq!(run(Status::Requested, &both), Ok(Status::Requested));
+    let r = decide(
+        &state(Status::Preparing),
+        &both,
+        &admin(),
+        &HandoverPolicy::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        (r.code, r.field.as_deref()),
+        (ReasonCode::IllegalTransition, Some("quantity"))
+    );
+    let urgency = Command::Update {
+        changes: Changes {
+            urgency: Some(Urgency::Stat),
+            ..Default::default()
+        },
+    };
+    assert_eq!(run(Status::Ready, &urgency), Ok(Status::Ready));
+    assert_eq!(
+        run(Status::Cancelled, &urgency),
+        Err(ReasonCode::AlreadyCancelled)
+    );
+    let nothing = Command::Update {
+        changes: Changes::default(),
+    };
+    assert_eq!(
+        run(Status::Requested, &nothing),
+        Err(ReasonCode::InvalidField)
+    );
+}
+
+#[test]
+fn delete_is_admin_only_needs_a_reason_and_ends_everything() {
+    let del = Command::Delete {
+        reason: "entered for the wrong patient".into(),
+    };
+    for from in Status::ALL {
+        assert_eq!(run(*from, &del), Ok(*from), "{from}");
+    }
+    let clerk = Actor {
+        username: "c".into(),
+        role: Role::Clerk,
+        active: true,
+    };
+    assert_eq!(
+        decide(
+            &state(Status::Requested),
+            &del,
+            &clerk,
+            &HandoverPolicy::default()
+        )
+        .unwrap_err()
+        .code,
+        ReasonCode::Forbidden
+    );
+    let blank = Command::Delete { reason: " ".into() };
+    assert_eq!(
+        run(Status::Requested, &blank),
+        Err(ReasonCode::InvalidField)
+    );
+    let ev = decide(
+        &state(Status::Requested),
+        &del,
+        &admin(),
+        &HandoverPolicy::default(),
+    )
+    .unwrap();
+    let gone = evolve(state(Status::Requested), &ev[0], "admin1", Utc::now());
+    assert!(gone.deleted);
+    let r = decide(
+        &gone,
+        &Command::StartPreparing,
+        &admin(),
+        &HandoverPolicy::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        (r.code, r.message.as_str()),
+        (ReasonCode::NotFound, "MD-000007 was deleted")
+    );
 }
