@@ -186,6 +186,12 @@ impl CommandClient {
         }
     }
 
+    /// False once the broker connection is gone (a restart, a network cut):
+    /// the caller connects a new client.
+    pub fn is_connected(&self) -> bool {
+        self.conn.status().connected()
+    }
+
     pub async fn close(self) {
         let _ = self.conn.close(200, "bye").await;
     }
