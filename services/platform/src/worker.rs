@@ -224,7 +224,8 @@ async fn process(
 
 /// One attempt in one transaction. The inbox row is claimed first, so a
 /// concurrent duplicate waits for this one and then reads its answer.
-async fn apply(
+/// Public so the benchmark can run exactly this work without a broker.
+pub async fn apply(
     env: &CommandEnvelope,
     ctx: &Context,
     handler: Handler,
