@@ -7,7 +7,7 @@ use clap::Parser;
 #[command(about = "mediadist collection worker", after_help = mediadist_platform::config::ENV_HELP)]
 struct Args {}
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     Args::parse();
     let config = mediadist_platform::Config::from_env()?;

@@ -75,8 +75,14 @@ pub fn parse_command(bytes: &[u8]) -> Result<CommandEnvelope, EnvelopeError> {
         return Err(EnvelopeError::TooLarge(bytes.len()));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
-    let ev: CloudEvent =
-        serde_json::from_str(text).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
+    // Serde would also read the struct from a positional array.
+    if !text.trim_start().starts_with('{') {
+        return Err(EnvelopeError::NotJson(
+            "a CloudEvents envelope is a JSON object".into(),
+        ));
+    }
+    let ev: CloudEvent = serde_json::from_str(text)
+        .map_err(|e| EnvelopeError::NotJson(redact_values(&e.to_string())))?;
     if ev.specversion != "1.0" {
         return Err(EnvelopeError::BadAttribute(format!(
             "specversion '{}' is not 1.0",
@@ -99,9 +105,35 @@ pub fn parse_command(bytes: &[u8]) -> Result<CommandEnvelope, EnvelopeError> {
             "data must be a JSON object".into(),
         ));
     }
+    // No field of any command may hold a NUL: PostgreSQL cannot store one,
+    // and no name, number or reference has one.
+    if let Some(path) = nul_at(&ev.data, String::new()) {
+        return Err(EnvelopeError::BadAttribute(format!(
+            "data{path} holds a NUL character"
+        )));
+    }
     let command = CommandType::from_type_name(&ev.kind)
         .ok_or_else(|| EnvelopeError::UnknownType(ev.kind.clone()))?;
     Ok(CommandEnvelope { command, event: ev })
+}
+
+/// Where in `v` a string (or key) holds a NUL, as a JSON pointer.
+fn nul_at(v: &serde_json::Value, at: String) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) if s.contains('\0') => Some(at),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_at(item, format!("{at}/{i}"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, item)| {
+            if k.contains('\0') {
+                Some(at.clone())
+            } else {
+                nul_at(item, format!("{at}/{k}"))
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// Serde's messages quote the offending value (`invalid type: integer

@@ -152,6 +152,7 @@ pub enum IdentityDocument {
 
 /// The unvalidated form a document arrives in (forms, commands).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct DocumentInput {
     /// MYKAD, PASSPORT or OTHER.
     #[serde(rename = "type")]

@@ -49,6 +49,10 @@ impl SlipKey {
         if s.len() > 40 {
             return Err(TokenError::Malformed);
         }
+        // A scanner with Caps Lock on types the code in lower case; the
+        // code's alphabet is upper case only, so nothing is lost.
+        let upper = s.to_ascii_uppercase();
+        let s = upper.as_str();
         let mut parts = s.split('-');
         let (Some(prefix), Some(id), Some(ver), Some(mac), None) = (
             parts.next(),
@@ -139,6 +143,14 @@ mod tests {
 
     fn key() -> SlipKey {
         SlipKey::new(b"test-key")
+    }
+
+    #[test]
+    fn a_code_typed_in_lower_case_still_verifies() {
+        let t = key().sign(42, 3);
+        let v = key().verify(&t.as_str().to_ascii_lowercase()).unwrap();
+        assert_eq!((v.distribution_id, v.slip_version), (42, 3));
+        assert_eq!(v.as_str(), t.as_str());
     }
 
     #[test]

@@ -16,6 +16,17 @@ pub async fn handle(
         Ok(s) => s,
         Err(e) => return Ok(Reply::rejected(&env.event.id, None, e.into())),
     };
+    // A study already registered belongs to its patient: refuse before
+    // touching any patient row, so a refusal changes nothing.
+    let owner: Option<(String, String)> = sqlx::query_as(
+        "SELECT p.mrn, p.issuer FROM studies s JOIN patients p ON p.id = s.patient_id WHERE s.study_uid = $1",
+    )
+    .bind(s.study_uid.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if owner.is_some_and(|(mrn, issuer)| mrn != s.mrn || issuer != s.issuer) {
+        return Ok(Reply::rejected(&env.event.id, None, elsewhere()));
+    }
     // Upsert the patient; only a real change touches the row.
     let changed: Option<i64> = sqlx::query_scalar(
         "INSERT INTO patients (mrn, issuer, name, ic, passport_country, passport_no, birth_date, sex)
@@ -74,15 +85,11 @@ pub async fn handle(
                     .bind(s.study_uid.as_str())
                     .fetch_one(&mut *conn)
                     .await?;
+            // Registered by someone else between the check and the insert.
             if owner != patient_id {
-                return Ok(Reply::rejected(
-                    &env.event.id,
-                    None,
-                    mediadist_domain::Rejection::new(
-                        mediadist_domain::ReasonCode::InvalidField,
-                        "study.uid: this study is already registered to another patient",
-                    ),
-                ));
+                return Err(HandleError::Db(sqlx::Error::Protocol(
+                    "study registered concurrently to another patient; retrying".into(),
+                )));
             }
             id
         }
@@ -104,4 +111,12 @@ pub async fn handle(
         .await?;
     }
     Ok(Reply::accepted(&env.event.id, None, None))
+}
+
+fn elsewhere() -> mediadist_domain::Rejection {
+    mediadist_domain::FieldError::new(
+        "study.uid",
+        "this study is already registered to another patient",
+    )
+    .into()
 }

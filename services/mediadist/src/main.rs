@@ -77,8 +77,22 @@ enum StaffCmd {
     },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Errors end as one clear line, not a stack trace.
+fn main() {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mediadist: cannot start: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = runtime.block_on(run()) {
+        eprintln!("mediadist: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::from_env()?;
     telemetry::init(config.json_logs);

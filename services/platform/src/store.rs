@@ -66,6 +66,9 @@ pub struct Loaded {
 
 /// Loads and locks (FOR UPDATE) one distribution: concurrent commands on it
 /// queue behind this transaction, so two kiosks cannot both hand it over.
+/// The staff name is a subquery, not a join: after waiting for the lock,
+/// PostgreSQL re-reads the locked row but keeps a join's old rows, so the
+/// loser of a race would not learn who won.
 pub async fn lock_distribution(
     conn: &mut PgConnection,
     id: i64,
@@ -73,10 +76,10 @@ pub async fn lock_distribution(
     let row = sqlx::query(
         "SELECT d.id, d.status, d.slip_version, d.media_type, d.quantity, d.urgency, d.collection_datetime,
                 d.deleted_at IS NOT NULL AS deleted,
-                p.ic, p.passport_country, p.passport_no, h.username AS handed_over_by
+                p.ic, p.passport_country, p.passport_no,
+                (SELECT h.username FROM staff h WHERE h.id = d.handed_over_by_id) AS handed_over_by
          FROM media_distributions d
          JOIN patients p ON p.id = d.patient_id
-         LEFT JOIN staff h ON h.id = d.handed_over_by_id
          WHERE d.id = $1
          FOR UPDATE OF d",
     )

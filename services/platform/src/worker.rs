@@ -278,7 +278,18 @@ async fn send_reply(ch: &Channel, delivery: &Delivery, reply: &Reply) {
         Ok(b) => b,
         Err(e) => return warn!(error = %e, "reply not serialisable"),
     };
-    if let Err(e) = amqp::publish_confirmed(ch, "", reply_to.as_str(), &body, props).await {
+    // Not waiting for the broker's confirm: a lost reply costs the producer
+    // a resend, which the inbox answers, and waiting would hold up the ack.
+    let sent = ch
+        .basic_publish(
+            "",
+            reply_to.as_str(),
+            lapin::options::BasicPublishOptions::default(),
+            &body,
+            props,
+        )
+        .await;
+    if let Err(e) = sent {
         warn!(error = %e, "reply not delivered; the outcome is stored in the inbox");
     }
 }

@@ -9,7 +9,7 @@ use rumqttc::AsyncClient;
 use sqlx::{PgPool, Row};
 
 pub fn affects_board(event_type: &str) -> bool {
-    [".ready.", ".collected.", ".cancelled."]
+    [".ready.", ".collected.", ".cancelled.", ".deleted."]
         .iter()
         .any(|s| event_type.contains(s))
 }

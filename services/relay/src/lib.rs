@@ -10,12 +10,14 @@ use mediadist_platform::{amqp, db, mqtt, Config, Shutdown};
 use rumqttc::AsyncClient;
 use sqlx::postgres::PgListener;
 use sqlx::{PgPool, Row};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
 const BATCH: i64 = 500;
 /// A safety net only: NOTIFY is what wakes the relay.
 const IDLE_RECHECK: Duration = Duration::from_secs(30);
+/// The shortest time between two rebuilds of the retained READY board.
+const BOARD_EVERY: Duration = Duration::from_millis(250);
 
 pub async fn run(config: Config, mut shutdown: Shutdown) -> anyhow::Result<()> {
     let pool = db::connect_and_migrate(&config.database_url, 3).await?;
@@ -65,12 +67,35 @@ async fn serve(
     amqp::declare_topology(&ch, config).await?;
     info!(exchange = %config.events_exchange(), "relay publishing");
     board::publish(pool, mqtt, config).await?;
+    let mut last_board = Instant::now();
+    let mut board_dirty = false;
     loop {
         // Drain everything committed so far, then sleep until the next NOTIFY.
-        while relay_batch(pool, &ch, mqtt, config).await? == BATCH as usize {}
+        loop {
+            let (count, changed) = relay_batch(pool, &ch, mqtt, config).await?;
+            board_dirty |= changed;
+            if count < BATCH as usize {
+                break;
+            }
+        }
+        // Displays need the board fresh, not once per event: under load it
+        // is rebuilt at most every BOARD_EVERY.
+        if board_dirty && last_board.elapsed() >= BOARD_EVERY {
+            board::publish(pool, mqtt, config).await?;
+            (board_dirty, last_board) = (false, Instant::now());
+        }
+        let wait = if board_dirty {
+            BOARD_EVERY.saturating_sub(last_board.elapsed())
+        } else {
+            IDLE_RECHECK
+        };
         tokio::select! {
-            n = listener.recv() => { n.context("listen")?; }
-            _ = tokio::time::sleep(IDLE_RECHECK) => {}
+            n = listener.recv() => {
+                n.context("listen")?;
+                // One drain answers every commit notified so far.
+                while listener.next_buffered().is_some() {}
+            }
+            _ = tokio::time::sleep(wait) => {}
             _ = shutdown.wait() => {
                 let _ = conn.close(200, "bye").await;
                 return Ok(());
@@ -81,13 +106,14 @@ async fn serve(
 
 /// Publishes one batch of unpublished events, in order, and marks them.
 /// A crash between publish and mark publishes again: at-least-once, and
-/// subscribers dedupe on the event id.
+/// subscribers dedupe on the event id. Returns how many, and whether the
+/// READY board changed.
 async fn relay_batch(
     pool: &PgPool,
     ch: &Channel,
     mqtt: &AsyncClient,
     config: &Config,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<(usize, bool)> {
     let mut tx = pool.begin().await?;
     let rows = sqlx::query(
         "SELECT id, event_id, event_type, payload FROM outbox WHERE published_at IS NULL
@@ -97,7 +123,7 @@ async fn relay_batch(
     .fetch_all(&mut *tx)
     .await?;
     if rows.is_empty() {
-        return Ok(0);
+        return Ok((0, false));
     }
     let mut confirms = Vec::with_capacity(rows.len());
     let mut ids = Vec::with_capacity(rows.len());
@@ -140,9 +166,6 @@ async fn relay_batch(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    if board_changed {
-        board::publish(pool, mqtt, config).await?;
-    }
     tracing::debug!(count = ids.len(), "events relayed");
-    Ok(ids.len())
+    Ok((ids.len(), board_changed))
 }

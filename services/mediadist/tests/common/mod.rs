@@ -31,6 +31,12 @@ fn admin_url() -> String {
 
 impl TestEnv {
     pub async fn start() -> TestEnv {
+        TestEnv::start_with(|_| {}).await
+    }
+
+    /// Like `start`, with a last say on the configuration (e.g. more
+    /// consumers per service) before anything connects.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestEnv {
         // Service logs only when asked: RUST_LOG=info cargo test ...
         if std::env::var_os("RUST_LOG").is_some() {
             mediadist_platform::telemetry::init(false);
@@ -45,6 +51,7 @@ impl TestEnv {
         );
         config.namespace = format!("t{suffix}");
         config.slip_key = mediadist_domain::SlipKey::new(format!("test-key-{suffix}").as_bytes());
+        adjust(&mut config);
         let pool = db::connect_and_migrate(&config.database_url, 5)
             .await
             .expect("database");
