@@ -48,6 +48,8 @@ impl TestEnv {
         let suffix = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
         let db_name = format!("kiosk_test_{suffix}");
         let mut cfg = Config::from_env().expect("config");
+        // Two consumers per stage keep parallel tests within PostgreSQL's connection limit.
+        cfg.consumers = 2;
         let base = admin_url();
         let server = base
             .rsplit_once('/')

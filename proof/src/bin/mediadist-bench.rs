@@ -38,7 +38,7 @@ struct Args {
     #[arg(long, default_value_t = 48)]
     concurrency: usize,
     /// Consumers per worker process (the raw SQL runs with as many connections as all workers together).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 4)]
     consumers: usize,
     /// Messages for the raw AMQP measurement.
     #[arg(long, default_value_t = 20_000)]

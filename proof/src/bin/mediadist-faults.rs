@@ -38,7 +38,7 @@ struct Args {
     #[arg(long, default_value_t = 30)]
     poison: usize,
     /// Consumers per worker process.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 4)]
     consumers: usize,
     /// Shortest pause between SIGKILLs, in milliseconds.
     #[arg(long, default_value_t = 300)]

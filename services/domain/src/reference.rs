@@ -25,11 +25,15 @@ impl Reference {
             Some(rest) => rest.trim_start_matches(['-', ' ']),
             None => t.as_str(),
         };
+        // At most nine digits: a twelve-digit IC number typed into the
+        // wrong box is refused, and the input is never echoed back.
         match digits.parse::<i64>() {
-            Ok(n) if n > 0 && digits.bytes().all(|b| b.is_ascii_digit()) => Ok(Reference(n)),
+            Ok(n) if n > 0 && digits.len() <= 9 && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                Ok(Reference(n))
+            }
             _ => Err(FieldError::new(
                 field,
-                format!("'{}' is not a reference like MD-000042", s.trim()),
+                "is not a reference like MD-000042",
             )),
         }
     }
@@ -67,6 +71,15 @@ mod tests {
         }
         for bad in ["", "MD-", "MD-0", "MD-4x2", "-5", "MD--5x"] {
             assert!(Reference::parse(bad, "r").is_err(), "{bad}");
+        }
+        assert_eq!(Reference::parse("999999999", "r").unwrap().id(), 999_999_999);
+    }
+
+    #[test]
+    fn an_ic_number_is_not_a_reference_and_is_not_echoed() {
+        for ic in ["900101145678", "MD-900101145678"] {
+            let e = Reference::parse(ic, "reference").unwrap_err();
+            assert_eq!(e.to_string(), "reference: is not a reference like MD-000042");
         }
     }
 }

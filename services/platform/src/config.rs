@@ -63,7 +63,7 @@ impl Config {
             hospital_name: var("MEDIADIST_HOSPITAL", "Hospital Radiology Department"),
             prefetch: num("MEDIADIST_PREFETCH", 32)?,
             delivery_limit: num("MEDIADIST_DELIVERY_LIMIT", 5)?,
-            consumers: num("MEDIADIST_CONSUMERS", 2)?,
+            consumers: num("MEDIADIST_CONSUMERS", 4)?,
             policy: HandoverPolicy {
                 authority_required_for_others: var("MEDIADIST_AUTHORITY_FOR_OTHERS", "true")
                     != "false",

@@ -44,6 +44,8 @@ impl TestEnv {
         let suffix = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
         let db_name = format!("md_test_{suffix}");
         let mut config = Config::from_env().expect("config");
+        // Two consumers per stage keep parallel tests within PostgreSQL's connection limit.
+        config.consumers = 2;
         let base = admin_url();
         config.database_url = format!(
             "{}/{db_name}",
