@@ -29,6 +29,8 @@ pub fn connect(url: &str, client_id: &str) -> anyhow::Result<(AsyncClient, watch
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     let _ = tx.send(true);
                 }
+                // We asked to disconnect (shutdown): the loop is done, not lost.
+                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => break,
                 Ok(_) => {}
                 Err(rumqttc::ConnectionError::RequestsDone) => break,
                 Err(e) => {
