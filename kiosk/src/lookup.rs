@@ -59,25 +59,66 @@ impl fmt::Debug for DistributionRow {
     }
 }
 
+const COLUMNS: &str = "SELECT d.id, d.status, d.media_type, d.quantity, d.urgency, d.request_date, d.slip_version,
+        d.storage_location, d.collection_datetime, h.username AS handed_over_by, p.name AS patient_name, p.mrn
+ FROM media_distributions d
+ JOIN patients p ON p.id = d.patient_id
+ LEFT JOIN staff h ON h.id = d.handed_over_by_id";
+
 /// Loads distribution `id`, or `None` when there is no such request.
 pub async fn find(pool: &PgPool, id: i64) -> Result<Option<DistributionRow>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT d.id, d.status, d.media_type, d.quantity, d.urgency, d.request_date, d.slip_version,
-                d.storage_location, d.collection_datetime, h.username AS handed_over_by, p.name AS patient_name
-         FROM media_distributions d
-         JOIN patients p ON p.id = d.patient_id
-         LEFT JOIN staff h ON h.id = d.handed_over_by_id
-         WHERE d.id = $1 AND d.deleted_at IS NULL",
-    )
+    let row = sqlx::query(&format!(
+        "{COLUMNS} WHERE d.id = $1 AND d.deleted_at IS NULL"
+    ))
     .bind(id)
     .fetch_optional(pool)
     .await?;
-    let Some(r) = row else { return Ok(None) };
+    row.map(|r| from_row(&r)).transpose()
+}
+
+/// Open requests (not collected or cancelled) of patients whose MRN is
+/// `text`, or whose name holds every word of it: the desk's way to a
+/// request when the slip is lost. At most `limit`, oldest first.
+pub async fn search(
+    pool: &PgPool,
+    text: &str,
+    limit: i64,
+) -> Result<Vec<(DistributionRow, String)>, sqlx::Error> {
+    let words: Vec<String> = text
+        .split(|c: char| c == '^' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let escaped = w
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        })
+        .collect();
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(&format!(
+        "{COLUMNS} WHERE d.deleted_at IS NULL AND d.status NOT IN ('COLLECTED', 'CANCELLED')
+           AND (p.mrn = $1 OR p.name ILIKE ALL($2))
+         ORDER BY d.request_date, d.id LIMIT $3"
+    ))
+    .bind(text.trim())
+    .bind(&words)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((from_row(r)?, r.try_get("mrn")?)))
+        .collect()
+}
+
+fn from_row(r: &sqlx::postgres::PgRow) -> Result<DistributionRow, sqlx::Error> {
     // The columns are constrained by the schema; an unknown value is a bug, reported as a decode error.
     let bad = |what: &str| {
         sqlx::Error::Decode(format!("media_distributions.{what} holds an unknown value").into())
     };
-    Ok(Some(DistributionRow {
+    Ok(DistributionRow {
         id: r.try_get("id")?,
         status: Status::parse(r.try_get("status")?, "status").map_err(|_| bad("status"))?,
         media_type: MediaType::parse(r.try_get("media_type")?, "media_type")
@@ -90,5 +131,5 @@ pub async fn find(pool: &PgPool, id: i64) -> Result<Option<DistributionRow>, sql
         collected_at: r.try_get("collection_datetime")?,
         handed_over_by: r.try_get("handed_over_by")?,
         patient_name: r.try_get("patient_name")?,
-    }))
+    })
 }

@@ -6,7 +6,8 @@
 //! Each scanned line is trimmed. A reference (`MD-000042`, `42`) is a manual
 //! entry; anything else must verify as a slip token signed with
 //! `cfg.slip_key`, or it is refused without sending anything. A blank line
-//! is ignored; `quit` or the end of input closes the station.
+//! is ignored; `quit` or the end of input closes the station. `find <name or
+//! MRN>` lists open requests (masked) for a patient who lost the slip.
 //!
 //! Output lines the operator (and tests) rely on:
 //!
@@ -24,7 +25,7 @@ use mediadist_domain::catalog::CommandType;
 use mediadist_domain::command::{
     CollectorData, HandoverData, MarkReadyData, StartPreparingData, TargetData,
 };
-use mediadist_domain::identity::DocumentInput;
+use mediadist_domain::identity::{DocumentInput, IdentityDocument};
 use mediadist_domain::reply::{Outcome as ReplyOutcome, Reply};
 use mediadist_domain::roles::Action;
 use mediadist_domain::values::required_text;
@@ -44,6 +45,8 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longer input lines are cut here (a scanner never sends this much).
 pub const MAX_LINE_BYTES: usize = 1024;
+/// At most this many requests answer a search.
+pub const FIND_LIMIT: i64 = 10;
 /// Printed whenever the station waits for the next slip.
 pub const SCAN_PROMPT: &str = "Scan slip or type reference:";
 pub const SHELF_PROMPT: &str = "Shelf location:";
@@ -206,6 +209,10 @@ impl<'a> Station<'a> {
                 break;
             }
             prompt = true;
+            if let Some(text) = find_text(&line) {
+                self.find(text, &mut s).await?;
+                continue;
+            }
             let outcome = self.scan(&line, &mut s).await?;
             let ended = matches!(outcome, Outcome::InputEnded);
             s.report(outcome)?;
@@ -230,6 +237,38 @@ impl<'a> Station<'a> {
             .actor
             .authorise(self.mode.action())
             .map_err(KioskError::Operator)
+    }
+
+    /// The lost-slip search: open requests by MRN or name, masked, so the
+    /// operator can type the reference after checking the document.
+    async fn find<R, W>(&self, text: &str, s: &mut Session<'_, R, W>) -> Result<(), KioskError>
+    where
+        R: AsyncBufRead + Unpin,
+        W: Write,
+    {
+        match lookup::search(self.pool, text, FIND_LIMIT).await {
+            Ok(rows) if rows.is_empty() => {
+                s.say("FOUND: no open request; check the spelling, or search by MRN")?
+            }
+            Ok(rows) => {
+                for (row, mrn) in rows {
+                    s.say(&format!(
+                        "FOUND {} {} MRN {} {} {}",
+                        row.reference(),
+                        row.masked_patient(),
+                        mrn,
+                        row.media_line(),
+                        row.status
+                    ))?;
+                }
+                s.say("Type the reference to go on; it is recorded as slip not presented.")?;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "station search failed");
+                s.say("FOUND: the database could not be searched; try again")?;
+            }
+        }
+        Ok(())
     }
 
     /// One scan, with any questions that follow it.
@@ -296,10 +335,12 @@ impl<'a> Station<'a> {
                 let Some(shelf) = s.ask(SHELF_PROMPT).await? else {
                     return Ok(Outcome::InputEnded);
                 };
-                if self.cfg.slip_key.verify(&shelf).is_ok() {
+                if self.cfg.slip_key.verify(&shelf).is_ok()
+                    || Reference::parse(&shelf, "reference").is_ok()
+                {
                     return Ok(invalid(
                         "storage_location",
-                        "that is a slip code, not a shelf location; scan the slip again",
+                        "that is a slip code or a reference, not a shelf location; scan the slip again",
                     ));
                 }
                 let shelf = match required_text(Some(&shelf), "storage_location", 60) {
@@ -390,7 +431,16 @@ impl<'a> Station<'a> {
             "OTHER" => Some(ask!(DOCUMENT_DESCRIPTION_PROMPT)),
             _ => None,
         };
-        let number = ask!(DOCUMENT_NUMBER_PROMPT);
+        let document = DocumentInput {
+            kind: kind.to_string(),
+            number: ask!(DOCUMENT_NUMBER_PROMPT),
+            country,
+            description,
+        };
+        // A mistyped number is caught now, not after every other question.
+        if let Err(e) = IdentityDocument::parse(&document, "collector.document") {
+            return Ok(Outcome::Refused(Rejection::from(e).to_string()));
+        }
         let name = ask!(COLLECTOR_NAME_PROMPT);
         let Ok(relationship) = Relationship::parse(&ask!(RELATIONSHIP_PROMPT), "relationship")
         else {
@@ -409,12 +459,7 @@ impl<'a> Station<'a> {
 
         let collector = CollectorData {
             name,
-            document: DocumentInput {
-                kind: kind.to_string(),
-                number,
-                country,
-                description,
-            },
+            document,
             relationship: relationship.as_str().to_string(),
             relationship_other,
             authority_reference,
@@ -626,6 +671,12 @@ impl<R: AsyncBufRead + Unpin, W: Write> Session<'_, R, W> {
             }
         }
     }
+}
+
+/// `find <name or MRN>` (any case) asks for the lost-slip search.
+fn find_text(line: &str) -> Option<&str> {
+    let (word, rest) = line.split_once(char::is_whitespace)?;
+    (word.eq_ignore_ascii_case("find") && !rest.trim().is_empty()).then(|| rest.trim())
 }
 
 fn finish(bytes: &[u8]) -> String {

@@ -151,9 +151,9 @@ async fn handover_shows_the_request_and_refuses_locally_what_it_can() {
     let input = format!(
         "{}\n{}\n\
          {token}\nLICENCE\n\
-         {token}\nmykad\n8506121455\n{PATIENT_NAME}\nSELF\n\ny\n\
+         {token}\nmykad\n8506121455\n\
          {token}\nPASSPORT\nIDN\nB1234567\nSynthetic Friend\nCOUSIN\n\
-         {token}\nOTHER\n\n12345\nSynthetic Friend\nFRIEND\n\
+         {token}\nOTHER\n\n12345\n\
          {token}\nMYKAD\n",
         r(requested),
         env.cfg.slip_key.sign(collected, 1),
@@ -182,10 +182,7 @@ async fn handover_shows_the_request_and_refuses_locally_what_it_can() {
         &s(&[
             DOC_TYPE,
             "Document number:",
-            "Collector name:",
-            RELATIONSHIP,
-            "Authority reference (blank for none):",
-            "Document seen? (y/n)",
+            // Checked at once, before the questions that follow it.
             "REFUSED: INVALID_FIELD: collector.document.number: a MyKad number has 12 digits (YYMMDD-PB-###G)",
             SCAN,
         ]),
@@ -204,9 +201,7 @@ async fn handover_shows_the_request_and_refuses_locally_what_it_can() {
             DOC_TYPE,
             "Document description (e.g. police card):",
             "Document number:",
-            "Collector name:",
-            RELATIONSHIP,
-            "REFUSED: INVALID_FIELD: collector.relationship: answer one of SELF, SPOUSE, PARENT, CHILD, SIBLING, GUARDIAN, REFERRAL_HOSPITAL_STAFF, OTHER",
+            "REFUSED: INVALID_FIELD: collector.document.description: say what the document is (1 to 60 characters), e.g. police card",
             SCAN,
         ]),
         &ready_block,
@@ -267,7 +262,7 @@ async fn prepare_sends_start_and_ready_and_prints_the_answers() {
             "REFUSED: FORBIDDEN: a clerk may not start preparing media".into(),
             SCAN.into(),
             "Shelf location:".into(),
-            "REFUSED: INVALID_FIELD: storage_location: that is a slip code, not a shelf location; scan the slip again".into(),
+            "REFUSED: INVALID_FIELD: storage_location: that is a slip code or a reference, not a shelf location; scan the slip again".into(),
             SCAN.into(),
             "Shelf location:".into(),
             "REFUSED: INVALID_FIELD: storage_location: is required".into(),
@@ -514,5 +509,40 @@ async fn the_operator_must_exist_be_active_and_have_the_role() {
             "Station closed: 0 accepted, 0 refused, 0 not recorded.",
         ])
     );
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn a_lost_slip_is_found_by_name_or_mrn_and_only_open_requests_show() {
+    let env = TestEnv::start().await;
+    let ready = env.distribution("READY", Some("A-3"), 1).await;
+    let requested = env.distribution("REQUESTED", None, 1).await;
+    env.distribution("COLLECTED", Some("B-1"), 1).await;
+    env.distribution("CANCELLED", None, 1).await;
+    // Name words in any order and case; the MRN exactly; a LIKE wildcard is
+    // taken literally; a stranger's name finds nothing.
+    let input = "find ali AHMAD\nFIND MRN-1\nfind %\nfind Synthetic Nobody\n";
+    let (result, out) = env.station(Mode::Handover, "desk1", input).await;
+    assert_eq!(result.unwrap(), summary(0, 0, 0));
+    let found = |id: i64, status: &str| {
+        format!("FOUND {} AHMAD B*** A*** MRN MRN-1 CD x 1 {status}", r(id))
+    };
+    let both = [
+        found(ready, "READY"),
+        found(requested, "REQUESTED"),
+        "Type the reference to go on; it is recorded as slip not presented.".into(),
+    ];
+    let none = "FOUND: no open request; check the spelling, or search by MRN".to_string();
+    let expected = lines(&[
+        &s(&["HANDOVER station, operator desk1. Type quit to end.", SCAN]),
+        &both,
+        &[SCAN.into()],
+        &both,
+        &[SCAN.into(), none.clone(), SCAN.into(), none, SCAN.into()],
+        &s(&["Station closed: 0 accepted, 0 refused, 0 not recorded."]),
+    ]);
+    assert_eq!(out, expected);
+    assert_private(&out);
+    assert_nothing_sent(&env).await;
     env.stop().await;
 }

@@ -31,10 +31,7 @@ impl Reference {
             Ok(n) if n > 0 && digits.len() <= 9 && digits.bytes().all(|b| b.is_ascii_digit()) => {
                 Ok(Reference(n))
             }
-            _ => Err(FieldError::new(
-                field,
-                "is not a reference like MD-000042",
-            )),
+            _ => Err(FieldError::new(field, "is not a reference like MD-000042")),
         }
     }
 }
@@ -72,14 +69,20 @@ mod tests {
         for bad in ["", "MD-", "MD-0", "MD-4x2", "-5", "MD--5x"] {
             assert!(Reference::parse(bad, "r").is_err(), "{bad}");
         }
-        assert_eq!(Reference::parse("999999999", "r").unwrap().id(), 999_999_999);
+        assert_eq!(
+            Reference::parse("999999999", "r").unwrap().id(),
+            999_999_999
+        );
     }
 
     #[test]
     fn an_ic_number_is_not_a_reference_and_is_not_echoed() {
         for ic in ["900101145678", "MD-900101145678"] {
             let e = Reference::parse(ic, "reference").unwrap_err();
-            assert_eq!(e.to_string(), "reference: is not a reference like MD-000042");
+            assert_eq!(
+                e.to_string(),
+                "reference: is not a reference like MD-000042"
+            );
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::enums::{MediaType, Relationship, Status};
 use crate::error::{FieldError, ReasonCode, Rejection};
 use crate::event::{Changes, Event};
 use crate::identity::{IdentityDocument, Mykad, PassportNo};
+use crate::names::same_person;
 use crate::reference::Reference;
 use crate::roles::{Action, Actor};
 use crate::values::{required_text, StudyUid};
@@ -24,6 +25,9 @@ pub struct Distribution {
     pub slip_version: i32,
     pub patient_ic: Option<Mykad>,
     pub patient_passport: Option<PassportNo>,
+    /// The patient's name on record: with no document on record, a patient
+    /// collecting for themselves must show a document in this name.
+    pub patient_name: String,
     pub collected_at: Option<DateTime<Utc>>,
     pub handed_over_by: Option<String>,
     /// Deleted by an admin: gone from the lists, refused by every command.
@@ -219,8 +223,18 @@ fn check_collector(
             (_, Some(_), _) => false,
             (IdentityDocument::Passport { passport }, None, Some(p)) => passport == p,
             (_, None, Some(_)) => false,
-            // Nothing on record to compare with: the document is recorded as shown.
-            (_, None, None) => true,
+            // No document on record (imported studies often have none):
+            // the name on the document must be the name on record.
+            (_, None, None) => {
+                if !same_person(&state.patient_name, &c.name) {
+                    return Err(Rejection::new(
+                        ReasonCode::IdentityMismatch,
+                        "no IC or passport is on record for this patient and the collector's name is not the patient's; \
+                         hand over only with the relationship and an authority letter",
+                    ));
+                }
+                true
+            }
         };
         if !matches {
             return Err(Rejection::new(

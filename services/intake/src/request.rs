@@ -113,6 +113,7 @@ pub async fn handle(
             slip_version: 1,
             patient_ic: None,
             patient_passport: None,
+            patient_name: String::new(),
             collected_at: None,
             handed_over_by: None,
             deleted: false,

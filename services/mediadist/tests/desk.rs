@@ -484,3 +484,36 @@ async fn a_command_delivered_twice_is_applied_once_and_answered_the_same() {
         .contains("collection_fields_iff_collected"));
     env.stop().await;
 }
+
+/// Imported studies often carry no IC or passport: then a patient collecting
+/// for themselves must show a document in the name on record, and a stranger
+/// claiming SELF is refused and the attempt recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn self_collection_with_no_document_on_record_needs_the_name_on_record() {
+    let env = staffed().await;
+    let uid = register(&env, 71, None, None).await;
+    let (id, token) = ready_cd(&env, &uid).await;
+    let attempt = |name: &str| {
+        json!({
+            "target": {"token": token},
+            "collector": { "name": name, "document": {"type": "MYKAD", "number": "900101-14-1235"}, "relationship": "SELF" },
+            "document_seen": true,
+            "actor": "desk1"
+        })
+    };
+    let r = send(&env, CommandType::Handover, attempt("Synthetic Stranger")).await;
+    assert_eq!(code(&r), Some(ReasonCode::IdentityMismatch), "{r:?}");
+    let r = send(&env, CommandType::Handover, attempt("patient71 SYNTHETIC")).await;
+    assert_eq!(r.outcome, Outcome::Accepted, "{r:?}");
+    assert_eq!(
+        audit_events(&env, id).await,
+        [
+            "requested",
+            "preparing",
+            "ready",
+            "handover-refused",
+            "collected"
+        ]
+    );
+    env.stop().await;
+}

@@ -76,7 +76,7 @@ pub async fn lock_distribution(
     let row = sqlx::query(
         "SELECT d.id, d.status, d.slip_version, d.media_type, d.quantity, d.urgency, d.collection_datetime,
                 d.deleted_at IS NOT NULL AS deleted,
-                p.ic, p.passport_country, p.passport_no,
+                p.ic, p.passport_country, p.passport_no, p.name AS patient_name,
                 (SELECT h.username FROM staff h WHERE h.id = d.handed_over_by_id) AS handed_over_by
          FROM media_distributions d
          JOIN patients p ON p.id = d.patient_id
@@ -106,6 +106,7 @@ pub async fn lock_distribution(
             slip_version: r.get("slip_version"),
             patient_ic: ic.and_then(|s| Mykad::parse(&s, "ic").ok()),
             patient_passport: passport,
+            patient_name: r.get("patient_name"),
             collected_at: r.get::<Option<DateTime<Utc>>, _>("collection_datetime"),
             handed_over_by: r.get("handed_over_by"),
             deleted: r.get("deleted"),

@@ -18,6 +18,7 @@ fn state(status: Status) -> Distribution {
         slip_version: 1,
         patient_ic: Some(Mykad::parse("850612-14-5523", "ic").unwrap()),
         patient_passport: None,
+        patient_name: "Synthetic^Patient".into(),
         collected_at: None,
         handed_over_by: None,
         deleted: false,
@@ -555,4 +556,38 @@ fn delete_is_admin_only_needs_a_reason_and_ends_everything() {
         (r.code, r.message.as_str()),
         (ReasonCode::NotFound, "MD-000007 was deleted")
     );
+}
+
+#[test]
+fn with_no_document_on_record_self_collection_needs_the_name_on_record() {
+    let mut s = state(Status::Ready);
+    s.patient_ic = None;
+    s.patient_name = "Doe^Peter".into();
+    let mut c = collector(Relationship::SelfCollect, "850612145523", None);
+    c.name = "Mallory Stranger".into();
+    let refused = decide(
+        &s,
+        &handover(c.clone()),
+        &admin(),
+        &HandoverPolicy::default(),
+    )
+    .unwrap_err();
+    assert_eq!(refused.code, ReasonCode::IdentityMismatch);
+    assert!(
+        refused.message.contains("authority letter"),
+        "{}",
+        refused.message
+    );
+    c.name = "peter DOE".into();
+    assert_eq!(
+        run_with(&s, &handover(c)),
+        Ok(Status::Collected),
+        "the patient's own name, in any order and case"
+    );
+}
+
+fn run_with(s: &Distribution, cmd: &Command) -> Result<Status, ReasonCode> {
+    decide(s, cmd, &admin(), &HandoverPolicy::default())
+        .map(|evs| evs.last().unwrap().status_after(s.status))
+        .map_err(|r| r.code)
 }
