@@ -1,7 +1,8 @@
 //! The kiosk: collection slips and the scan stations.
 //!
-//! - [`slip::make_slip`] loads a request and draws its thermal-printer slip
-//!   with a signed QR token (no personal data in the code).
+//! - [`slip::make_document`] loads a request and draws its slip or envelope
+//!   label (PNG, ESC/POS or PDF) with a signed QR token (no personal data in
+//!   the code).
 //! - [`station::run`] is a line-oriented scan station for a keyboard-wedge
 //!   scanner, in `prepare` mode (radiographer: start, then ready with a shelf)
 //!   or `handover` mode (reception: identity check, then collected).
@@ -9,6 +10,7 @@
 //! Both are generic over their inputs so tests and the `mediadist` CLI can
 //! drive them; `main.rs` only parses arguments and wires stdin/stdout.
 
+pub mod board;
 pub mod error;
 pub mod lookup;
 pub mod slip;

@@ -19,6 +19,7 @@
 //!
 //! A full IC number or a full patient name is never written.
 
+use crate::board::Board;
 use crate::error::KioskError;
 use crate::lookup::{self, DistributionRow};
 use mediadist_domain::catalog::CommandType;
@@ -40,6 +41,7 @@ use std::io::Write;
 use std::str::FromStr;
 use std::time::Duration;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+use tokio::sync::watch;
 
 /// How long the station waits for a worker's answer by default.
 pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -127,6 +129,7 @@ pub struct Station<'a> {
     mode: Mode,
     operator: String,
     reply_timeout: Duration,
+    board: Option<watch::Receiver<Option<Board>>>,
 }
 
 /// Runs a station with the default reply timeout; see [`Station::run`].
@@ -165,7 +168,15 @@ impl<'a> Station<'a> {
             mode,
             operator: operator.trim().to_lowercase(),
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
+            board: None,
         }
+    }
+
+    /// Shows the live READY board (see [`crate::board::follow`]): a `BOARD:`
+    /// line whenever it changes while the station waits for a scan.
+    pub fn with_board(mut self, board: watch::Receiver<Option<Board>>) -> Self {
+        self.board = Some(board);
+        self
     }
 
     /// How long to wait for a worker's answer before `NOT RECORDED`.
@@ -189,7 +200,10 @@ impl<'a> Station<'a> {
             input,
             out,
             summary: StationSummary::default(),
+            partial: Vec::new(),
+            started: false,
         };
+        let mut board = self.board.clone();
         s.say(&format!(
             "{} station, operator {}. Type quit to end.",
             self.mode.as_str().to_uppercase(),
@@ -198,10 +212,32 @@ impl<'a> Station<'a> {
         let mut prompt = true;
         loop {
             if prompt {
+                show_board(&mut board, &mut s, false)?;
                 s.say(SCAN_PROMPT)?;
                 prompt = false;
             }
-            let Some(line) = s.line().await? else { break };
+            // Between scans the board may change; a half-typed line survives.
+            let next = match board.as_mut() {
+                Some(b) => tokio::select! {
+                    line = s.line() => Next::Line(line?),
+                    changed = b.changed() => Next::Board(changed.is_ok()),
+                },
+                None => Next::Line(s.line().await?),
+            };
+            let line = match next {
+                Next::Line(line) => line,
+                Next::Board(true) => {
+                    // `changed` marked it seen: show it now.
+                    show_board(&mut board, &mut s, true)?;
+                    s.say(SCAN_PROMPT)?;
+                    continue;
+                }
+                Next::Board(false) => {
+                    board = None;
+                    continue;
+                }
+            };
+            let Some(line) = line else { break };
             if line.is_empty() {
                 continue;
             }
@@ -514,6 +550,32 @@ fn outcome_of(reply: Reply, accepted: String) -> Outcome {
     }
 }
 
+/// What woke a station waiting for a scan.
+enum Next {
+    Line(Option<String>),
+    /// The board changed (false: the board can no longer be followed).
+    Board(bool),
+}
+
+/// Prints the board if it changed since it was last shown (or anyway).
+fn show_board<R: AsyncBufRead + Unpin, W: Write>(
+    board: &mut Option<watch::Receiver<Option<Board>>>,
+    s: &mut Session<'_, R, W>,
+    anyway: bool,
+) -> std::io::Result<()> {
+    let Some(rx) = board.as_mut() else {
+        return Ok(());
+    };
+    if !anyway && !rx.has_changed().unwrap_or(false) {
+        return Ok(());
+    }
+    let line = rx.borrow_and_update().as_ref().map(Board::line);
+    match line {
+        Some(line) => s.say(&line),
+        None => Ok(()),
+    }
+}
+
 /// What one scan came to; each prints as one line.
 #[derive(Debug)]
 enum Outcome {
@@ -611,6 +673,10 @@ struct Session<'o, R, W> {
     input: R,
     out: &'o mut W,
     summary: StationSummary,
+    /// The line read so far: kept here so that waiting for input can be
+    /// interrupted (the board changed) without losing typed characters.
+    partial: Vec<u8>,
+    started: bool,
 }
 
 impl<R: AsyncBufRead + Unpin, W: Write> Session<'_, R, W> {
@@ -650,23 +716,27 @@ impl<R: AsyncBufRead + Unpin, W: Write> Session<'_, R, W> {
     /// The next line, trimmed; `None` at the end of input. Bytes past
     /// [`MAX_LINE_BYTES`] are dropped and invalid UTF-8 is replaced, so a
     /// bad scan becomes a refused line instead of stopping the station.
+    /// Cancel-safe: `fill_buf` reads nothing when cancelled, and what was
+    /// taken from it is already in `partial`.
     async fn line(&mut self) -> std::io::Result<Option<String>> {
-        let mut buf = Vec::new();
-        let mut any = false;
         loop {
             let chunk = self.input.fill_buf().await?;
             if chunk.is_empty() {
+                let any = std::mem::take(&mut self.started);
+                let buf = std::mem::take(&mut self.partial);
                 return Ok(any.then(|| finish(&buf)));
             }
-            any = true;
+            self.started = true;
             let (take, used, done) = match chunk.iter().position(|&b| b == b'\n') {
                 Some(i) => (i, i + 1, true),
                 None => (chunk.len(), chunk.len(), false),
             };
-            let room = MAX_LINE_BYTES.saturating_sub(buf.len());
-            buf.extend_from_slice(&chunk[..take.min(room)]);
+            let room = MAX_LINE_BYTES.saturating_sub(self.partial.len());
+            self.partial.extend_from_slice(&chunk[..take.min(room)]);
             self.input.consume(used);
             if done {
+                self.started = false;
+                let buf = std::mem::take(&mut self.partial);
                 return Ok(Some(finish(&buf)));
             }
         }

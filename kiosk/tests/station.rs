@@ -546,3 +546,114 @@ async fn a_lost_slip_is_found_by_name_or_mrn_and_only_open_requests_show() {
     assert_nothing_sent(&env).await;
     env.stop().await;
 }
+
+/// A writer the test can read while the station still runs.
+#[derive(Clone, Default)]
+struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("output").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Shared {
+    fn lines(&self) -> Vec<String> {
+        String::from_utf8_lossy(&self.0.lock().expect("output"))
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    async fn wait_for(&self, line: &str) {
+        for _ in 0..100 {
+            if self.lines().iter().any(|l| l == line) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("never printed {line:?}; printed {:#?}", self.lines());
+    }
+}
+
+#[tokio::test]
+async fn reception_sees_the_live_ready_board_between_scans() {
+    use tokio::io::AsyncWriteExt;
+    let env = TestEnv::start().await;
+    // The relay's part: the retained board, as it publishes it.
+    let opts = mediadist_platform::mqtt::options(
+        &env.cfg.mqtt_url,
+        &format!("{}-board-test", env.cfg.namespace),
+    )
+    .expect("mqtt url");
+    let (relay, mut events) = rumqttc::AsyncClient::new(opts, 16);
+    tokio::spawn(async move { while events.poll().await.is_ok() {} });
+    let topic = mediadist_kiosk::board::topic(&env.cfg);
+    let board = |refs: &[&str]| {
+        let items: Vec<_> = refs
+            .iter()
+            .map(|r| json!({"reference": r, "name": "AHMAD B*** A***", "media_type": "CD", "quantity": 1, "ready_at": null}))
+            .collect();
+        serde_json::to_vec(&json!({"ready": items, "updated_at": "2026-12-03T10:00:00Z"})).unwrap()
+    };
+    let publish = |payload: Vec<u8>| {
+        let (relay, topic) = (relay.clone(), topic.clone());
+        async move {
+            relay
+                .publish(topic, rumqttc::QoS::AtLeastOnce, true, payload)
+                .await
+                .expect("publish")
+        }
+    };
+    publish(board(&["MD-000001"])).await;
+
+    let follow = mediadist_kiosk::board::follow(&env.cfg, &format!("{}-desk", env.cfg.namespace))
+        .expect("follow");
+    let (mut keyboard, input) = tokio::io::duplex(64);
+    let out = Shared::default();
+    let station = {
+        let (cfg, pool, client, mut out) =
+            (env.cfg.clone(), env.pool.clone(), &env.client, out.clone());
+        async move {
+            mediadist_kiosk::Station::new(&cfg, &pool, client, Mode::Handover, "desk1")
+                .with_board(follow)
+                .run(tokio::io::BufReader::new(input), &mut out)
+                .await
+        }
+    };
+    let script = async {
+        let one = "BOARD: 1 ready: MD-000001 AHMAD B*** A*** (CD x 1)";
+        out.wait_for(one).await;
+        // Half a line typed when the board changes is not lost.
+        keyboard.write_all(b"qu").await.expect("type");
+        publish(board(&["MD-000001", "MD-000002"])).await;
+        out.wait_for("BOARD: 2 ready: MD-000001 AHMAD B*** A*** (CD x 1), MD-000002 AHMAD B*** A*** (CD x 1)")
+            .await;
+        keyboard.write_all(b"it\n").await.expect("type");
+    };
+    let (result, ()) = tokio::join!(station, script);
+    assert_eq!(result.expect("station"), summary(0, 0, 0));
+    let printed = out.lines();
+    assert_eq!(
+        printed[0],
+        "HANDOVER station, operator desk1. Type quit to end."
+    );
+    assert_eq!(
+        printed.last().map(String::as_str),
+        Some("Station closed: 0 accepted, 0 refused, 0 not recorded.")
+    );
+    let boards: Vec<&String> = printed.iter().filter(|l| l.starts_with("BOARD:")).collect();
+    assert_eq!(boards.len(), 2, "{printed:#?}");
+    // Each board line is followed by the scan prompt again.
+    for (i, l) in printed.iter().enumerate() {
+        if l.starts_with("BOARD:") {
+            assert_eq!(printed[i + 1], SCAN);
+        }
+    }
+    publish(Vec::new()).await; // clear the retained board
+    env.stop().await;
+}
