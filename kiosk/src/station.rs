@@ -52,6 +52,8 @@ pub const FIND_LIMIT: i64 = 10;
 /// Printed whenever the station waits for the next slip.
 pub const SCAN_PROMPT: &str = "Scan slip or type reference:";
 pub const SHELF_PROMPT: &str = "Shelf location:";
+pub const USERNAME_PROMPT: &str = "Username:";
+pub const PIN_PROMPT: &str = "PIN:";
 pub const DOCUMENT_TYPE_PROMPT: &str = "Document type (MYKAD/PASSPORT/OTHER):";
 pub const COUNTRY_PROMPT: &str = "Issuing country (e.g. IDN):";
 pub const DOCUMENT_DESCRIPTION_PROMPT: &str = "Document description (e.g. police card):";
@@ -130,6 +132,8 @@ pub struct Station<'a> {
     operator: String,
     reply_timeout: Duration,
     board: Option<watch::Receiver<Option<Board>>>,
+    /// With PIN sign-in: how long without input before the operator is signed out.
+    idle_sign_out: Option<Duration>,
 }
 
 /// Runs a station with the default reply timeout; see [`Station::run`].
@@ -169,7 +173,16 @@ impl<'a> Station<'a> {
             operator: operator.trim().to_lowercase(),
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
             board: None,
+            idle_sign_out: None,
         }
+    }
+
+    /// Operators sign in with username and PIN (the `operator` given to
+    /// [`Station::new`] is ignored), sign out with `logout`, and are signed
+    /// out after `idle` without input.
+    pub fn with_pin_sign_in(mut self, idle: Duration) -> Self {
+        self.idle_sign_out = Some(idle);
+        self
     }
 
     /// Shows the live READY board (see [`crate::board::follow`]): a `BOARD:`
@@ -186,29 +199,43 @@ impl<'a> Station<'a> {
     }
 
     /// Checks that the operator may run this station (an error before any
-    /// output otherwise), then serves scans from `input` until `quit` or the
+    /// output otherwise), or with [`Station::with_pin_sign_in`] asks for a
+    /// username and PIN; then serves scans from `input` until `quit` or the
     /// end of input, writing to `out`. Fails only when `out` or `input`
-    /// fails or the operator is refused; every scan's problem is a line of
-    /// output, and the station goes on.
+    /// fails or a named operator is refused; every scan's problem is a line
+    /// of output, and the station goes on.
     pub async fn run<R, W>(&self, input: R, out: &mut W) -> Result<StationSummary, KioskError>
     where
         R: AsyncBufRead + Unpin,
         W: Write,
     {
-        self.check_operator().await?;
         let mut s = Session {
             input,
             out,
             summary: StationSummary::default(),
             partial: Vec::new(),
             started: false,
+            operator: self.operator.clone(),
         };
+        let title = self.mode.as_str().to_uppercase();
+        match self.idle_sign_out {
+            None => {
+                self.check_operator().await?;
+                s.say(&format!(
+                    "{title} station, operator {}. Type quit to end.",
+                    self.operator
+                ))?;
+            }
+            Some(_) => {
+                s.say(&format!(
+                    "{title} station. Sign in with your username and PIN; type quit to end."
+                ))?;
+                if !self.sign_in(&mut s).await? {
+                    return Ok(self.close(s)?);
+                }
+            }
+        }
         let mut board = self.board.clone();
-        s.say(&format!(
-            "{} station, operator {}. Type quit to end.",
-            self.mode.as_str().to_uppercase(),
-            self.operator
-        ))?;
         let mut prompt = true;
         loop {
             if prompt {
@@ -216,13 +243,13 @@ impl<'a> Station<'a> {
                 s.say(SCAN_PROMPT)?;
                 prompt = false;
             }
-            // Between scans the board may change; a half-typed line survives.
-            let next = match board.as_mut() {
-                Some(b) => tokio::select! {
-                    line = s.line() => Next::Line(line?),
-                    changed = b.changed() => Next::Board(changed.is_ok()),
-                },
-                None => Next::Line(s.line().await?),
+            // Between scans the board may change and a signed-in operator
+            // may walk away; a half-typed line survives either.
+            let idle = self.idle_sign_out.unwrap_or(Duration::MAX);
+            let next = tokio::select! {
+                line = s.line() => Next::Line(line?),
+                changed = board_changed(&mut board) => Next::Board(changed),
+                _ = tokio::time::sleep(idle) => Next::Idle,
             };
             let line = match next {
                 Next::Line(line) => line,
@@ -236,6 +263,18 @@ impl<'a> Station<'a> {
                     board = None;
                     continue;
                 }
+                Next::Idle => {
+                    s.say(&format!(
+                        "SIGNED OUT: {} after {} without a scan.",
+                        s.operator,
+                        minutes_or_seconds(idle)
+                    ))?;
+                    if !self.sign_in(&mut s).await? {
+                        break;
+                    }
+                    prompt = true;
+                    continue;
+                }
             };
             let Some(line) = line else { break };
             if line.is_empty() {
@@ -245,6 +284,13 @@ impl<'a> Station<'a> {
                 break;
             }
             prompt = true;
+            if self.idle_sign_out.is_some() && line.eq_ignore_ascii_case("logout") {
+                s.say(&format!("SIGNED OUT: {}.", s.operator))?;
+                if !self.sign_in(&mut s).await? {
+                    break;
+                }
+                continue;
+            }
             if let Some(text) = find_text(&line) {
                 self.find(text, &mut s).await?;
                 continue;
@@ -256,12 +302,65 @@ impl<'a> Station<'a> {
                 break;
             }
         }
+        Ok(self.close(s)?)
+    }
+
+    fn close<R: AsyncBufRead + Unpin, W: Write>(
+        &self,
+        mut s: Session<'_, R, W>,
+    ) -> std::io::Result<StationSummary> {
         let t = s.summary;
         s.say(&format!(
             "Station closed: {} accepted, {} refused, {} not recorded.",
             t.accepted, t.refused, t.not_recorded
         ))?;
         Ok(t)
+    }
+
+    /// Username and PIN until someone who may run this station signs in;
+    /// false when the input ended or `quit` was typed instead.
+    async fn sign_in<R, W>(&self, s: &mut Session<'_, R, W>) -> Result<bool, KioskError>
+    where
+        R: AsyncBufRead + Unpin,
+        W: Write,
+    {
+        loop {
+            let Some(username) = s.ask(USERNAME_PROMPT).await? else {
+                return Ok(false);
+            };
+            if username.eq_ignore_ascii_case("quit") {
+                return Ok(false);
+            }
+            if username.is_empty() {
+                continue;
+            }
+            let Some(pin) = s.ask(PIN_PROMPT).await? else {
+                return Ok(false);
+            };
+            let signed_in = match self.pool.acquire().await {
+                Ok(mut conn) => store::sign_in_with_pin(&mut conn, &username, &pin).await,
+                Err(e) => Err(e),
+            };
+            let refusal = match signed_in {
+                Ok(Ok(staff)) => match staff.actor.authorise(self.mode.action()) {
+                    Ok(()) => {
+                        s.operator = staff.actor.username.clone();
+                        s.say(&format!(
+                            "SIGNED IN: {} ({}). Type logout to sign out.",
+                            staff.actor.username, staff.actor.role
+                        ))?;
+                        return Ok(true);
+                    }
+                    Err(r) => r.to_string(),
+                },
+                Ok(Err(r)) => r.to_string(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "station sign-in could not reach the database");
+                    "the database could not be reached; try again".into()
+                }
+            };
+            s.say(&format!("SIGN-IN REFUSED: {refusal}"))?;
+        }
     }
 
     async fn check_operator(&self) -> Result<(), KioskError> {
@@ -357,7 +456,7 @@ impl<'a> Station<'a> {
             Status::Requested => {
                 let data = StartPreparingData {
                     target,
-                    actor: self.operator.clone(),
+                    actor: s.operator.clone(),
                 };
                 Ok(self
                     .send(
@@ -387,7 +486,7 @@ impl<'a> Station<'a> {
                 let data = MarkReadyData {
                     target,
                     storage_location: shelf,
-                    actor: self.operator.clone(),
+                    actor: s.operator.clone(),
                 };
                 Ok(self.send(CommandType::MarkReady, &data, accepted).await)
             }
@@ -510,7 +609,7 @@ impl<'a> Station<'a> {
             collector,
             document_seen,
             comments: None,
-            actor: self.operator.clone(),
+            actor: s.operator.clone(),
         };
         Ok(self.send(CommandType::Handover, &data, accepted).await)
     }
@@ -555,6 +654,16 @@ enum Next {
     Line(Option<String>),
     /// The board changed (false: the board can no longer be followed).
     Board(bool),
+    /// Nothing was typed for the idle limit.
+    Idle,
+}
+
+/// Resolves when the followed board changes; never without a board.
+async fn board_changed(board: &mut Option<watch::Receiver<Option<Board>>>) -> bool {
+    match board.as_mut() {
+        Some(rx) => rx.changed().await.is_ok(),
+        None => std::future::pending().await,
+    }
 }
 
 /// Prints the board if it changed since it was last shown (or anyway).
@@ -677,6 +786,8 @@ struct Session<'o, R, W> {
     /// interrupted (the board changed) without losing typed characters.
     partial: Vec<u8>,
     started: bool,
+    /// Who is signed in: every command carries them as its actor.
+    operator: String,
 }
 
 impl<R: AsyncBufRead + Unpin, W: Write> Session<'_, R, W> {
@@ -740,6 +851,13 @@ impl<R: AsyncBufRead + Unpin, W: Write> Session<'_, R, W> {
                 return Ok(Some(finish(&buf)));
             }
         }
+    }
+}
+
+fn minutes_or_seconds(d: Duration) -> String {
+    match d.as_secs() {
+        s if s >= 60 && s % 60 == 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
     }
 }
 

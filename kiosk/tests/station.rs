@@ -657,3 +657,83 @@ async fn reception_sees_the_live_ready_board_between_scans() {
     publish(Vec::new()).await; // clear the retained board
     env.stop().await;
 }
+
+#[tokio::test]
+async fn operators_sign_in_with_a_pin_and_are_signed_out_when_idle() {
+    use tokio::io::AsyncWriteExt;
+    let env = TestEnv::start().await;
+    for (user, pin) in [("desk1", "4821"), ("clerk1", "1111"), ("gone1", "2222")] {
+        let mut conn = env.pool.acquire().await.expect("connection");
+        let pin = mediadist_domain::Pin::parse(pin, "pin").expect("pin");
+        mediadist_platform::store::set_pin(&mut conn, user, &pin)
+            .await
+            .expect("set pin");
+    }
+    let stored: String = sqlx::query_scalar("SELECT pin_hash FROM staff WHERE username = 'desk1'")
+        .fetch_one(&env.pool)
+        .await
+        .expect("hash");
+    assert!(stored.starts_with("$argon2id$") && !stored.contains("4821"));
+
+    let (mut keyboard, input) = tokio::io::duplex(256);
+    let out = Shared::default();
+    let station = {
+        let (cfg, pool, client, mut out) =
+            (env.cfg.clone(), env.pool.clone(), &env.client, out.clone());
+        async move {
+            mediadist_kiosk::Station::new(&cfg, &pool, client, Mode::Handover, "")
+                .with_pin_sign_in(std::time::Duration::from_secs(1))
+                .run(tokio::io::BufReader::new(input), &mut out)
+                .await
+        }
+    };
+    let script = async {
+        // A wrong PIN, an inactive account, a role that may not hand over,
+        // then the right one; logout; and the idle sign-out.
+        keyboard
+            .write_all(
+                b"desk1\n0000\ngone1\n2222\nclerk1\n1111\ndesk1\n4821\nlogout\ndesk1\n4821\n",
+            )
+            .await
+            .expect("type");
+        out.wait_for("SIGNED OUT: desk1 after 1 s without a scan.")
+            .await;
+        keyboard
+            .write_all(b"desk1\n4821\nquit\n")
+            .await
+            .expect("type");
+    };
+    let (result, ()) = tokio::join!(station, script);
+    assert_eq!(result.expect("station"), summary(0, 0, 0));
+    let wrong = "SIGN-IN REFUSED: UNKNOWN_STAFF: wrong username or PIN (ask an admin to set a PIN: mediadist staff pin)";
+    let signed_in = "SIGNED IN: desk1 (RECEPTION). Type logout to sign out.";
+    let expected = s(&[
+        "HANDOVER station. Sign in with your username and PIN; type quit to end.",
+        "Username:",
+        "PIN:",
+        wrong,
+        "Username:",
+        "PIN:",
+        wrong,
+        "Username:",
+        "PIN:",
+        "SIGN-IN REFUSED: FORBIDDEN: a clerk may not hand media over",
+        "Username:",
+        "PIN:",
+        signed_in,
+        SCAN,
+        "SIGNED OUT: desk1.",
+        "Username:",
+        "PIN:",
+        signed_in,
+        SCAN,
+        "SIGNED OUT: desk1 after 1 s without a scan.",
+        "Username:",
+        "PIN:",
+        signed_in,
+        SCAN,
+        "Station closed: 0 accepted, 0 refused, 0 not recorded.",
+    ]);
+    assert_eq!(out.lines(), expected);
+    env.stop().await;
+}

@@ -3,6 +3,31 @@
 use crate::error::FieldError;
 use serde::{Deserialize, Serialize};
 
+/// A station operator's PIN: 4 to 8 digits. Its Debug never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Pin(String);
+
+impl Pin {
+    pub fn parse(s: &str, field: &str) -> Result<Self, FieldError> {
+        let s = s.trim();
+        if (4..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Pin(s.to_string()))
+        } else {
+            Err(FieldError::new(field, "a PIN is 4 to 8 digits"))
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Pin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pin(****)")
+    }
+}
+
 /// How many copies: 1 to 50, the range the database checks too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "i64", into = "i64")]
@@ -113,6 +138,22 @@ pub fn required_text(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pins_are_four_to_eight_digits_and_never_printed() {
+        assert_eq!(Pin::parse(" 4821 ", "pin").unwrap().expose(), "4821");
+        assert!(Pin::parse("12345678", "pin").is_ok());
+        for bad in ["123", "123456789", "12a4", "", "12 34"] {
+            assert_eq!(
+                Pin::parse(bad, "pin").unwrap_err().to_string(),
+                "pin: a PIN is 4 to 8 digits"
+            );
+        }
+        assert_eq!(
+            format!("{:?}", Pin::parse("4821", "pin").unwrap()),
+            "Pin(****)"
+        );
+    }
 
     #[test]
     fn quantity_bounds() {

@@ -7,6 +7,7 @@ pub mod client;
 pub mod config;
 pub mod db;
 pub mod mqtt;
+pub mod secrets;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;

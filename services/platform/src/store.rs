@@ -24,6 +24,51 @@ pub struct Staff {
     pub actor: Actor,
 }
 
+/// Sets a staff member's station PIN (stored as an argon2 hash).
+pub async fn set_pin(
+    conn: &mut PgConnection,
+    username: &str,
+    pin: &mediadist_domain::Pin,
+) -> anyhow::Result<()> {
+    let hash = crate::secrets::hash(pin.expose())?;
+    let changed = sqlx::query("UPDATE staff SET pin_hash = $2 WHERE username = $1")
+        .bind(username.trim().to_lowercase())
+        .bind(hash)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    anyhow::ensure!(changed == 1, "no staff account '{}'", username.trim());
+    Ok(())
+}
+
+/// A station sign-in: the account must exist, be active and have a PIN that
+/// matches. Every failure gets the same answer, so a guess learns nothing.
+pub async fn sign_in_with_pin(
+    conn: &mut PgConnection,
+    username: &str,
+    pin: &str,
+) -> Result<Result<Staff, Rejection>, sqlx::Error> {
+    let stored: Option<Option<String>> =
+        sqlx::query_scalar("SELECT pin_hash FROM staff WHERE username = $1 AND active")
+            .bind(username.trim().to_lowercase())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let pin = pin.trim().to_string();
+    let stored = stored.flatten();
+    let ok = tokio::task::spawn_blocking(move || {
+        crate::secrets::verify_or_waste_time(&pin, stored.as_deref())
+    })
+    .await
+    .unwrap_or(false);
+    if !ok {
+        return Ok(Err(Rejection::new(
+            ReasonCode::UnknownStaff,
+            "wrong username or PIN (ask an admin to set a PIN: mediadist staff pin)",
+        )));
+    }
+    load_staff(conn, username).await
+}
+
 pub async fn load_staff(
     conn: &mut PgConnection,
     username: &str,
