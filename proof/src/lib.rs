@@ -6,6 +6,7 @@
 pub mod driver;
 pub mod fleet;
 pub mod infra;
+pub mod lifecycle;
 pub mod model;
 pub mod poison;
 pub mod queues;

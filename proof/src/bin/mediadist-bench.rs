@@ -19,7 +19,8 @@ use mediadist_platform::worker::{self, Context, Handler};
 use mediadist_platform::{amqp, db};
 use mediadist_proof::driver::Driver;
 use mediadist_proof::fleet::Fleet;
-use mediadist_proof::model;
+use mediadist_proof::lifecycle::{lifecycle, Lifecycle};
+use mediadist_proof::model::{self, Ending};
 use mediadist_proof::run::RunEnv;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -232,44 +233,17 @@ async fn pipeline(env: &RunEnv, args: &Args, first: u64) -> anyhow::Result<f64> 
     let driver = Driver::new(env.config.clone(), "proof/bench", Duration::from_secs(30));
     let key = &env.config.slip_key;
     let started = Instant::now();
-    let results: Vec<anyhow::Result<()>> =
-        futures_util::stream::iter(first..first + args.lifecycles)
-            .map(|n| {
-                let driver = &driver;
-                async move {
-                    let send = |command: CommandType, data: serde_json::Value| async move {
-                        let id = uuid::Uuid::new_v4().to_string();
-                        let r = driver
-                            .send(&id, command, &data, Duration::from_secs(120))
-                            .await?;
-                        anyhow::ensure!(
-                            r.outcome == Outcome::Accepted,
-                            "refused: {:?}",
-                            r.rejection
-                        );
-                        Ok(r)
-                    };
-                    send(CommandType::RegisterStudy, model::register(&env.run_id, n)).await?;
-                    let r = send(
-                        CommandType::RequestMedia,
-                        model::request(&env.run_id, n, "NORMAL"),
-                    )
-                    .await?;
-                    let id = r.distribution_id.unwrap_or_default();
-                    let token = key.sign(id, 1).to_string();
-                    for step in 1..=3 {
-                        let (command, data) = model::step(step, &token, n);
-                        send(command, data).await?;
-                    }
-                    Ok(())
-                }
-            })
-            .buffer_unordered(args.concurrency)
-            .collect()
-            .await;
+    let results: Vec<Lifecycle> = futures_util::stream::iter(first..first + args.lifecycles)
+        .map(|n| {
+            let driver = &driver;
+            async move { lifecycle(driver, &env.run_id, key, n, Ending::Collected, "NORMAL").await }
+        })
+        .buffer_unordered(args.concurrency)
+        .collect()
+        .await;
     let secs = started.elapsed().as_secs_f64();
-    for r in results {
-        r?;
+    if let Some(f) = results.iter().find_map(|l| l.failure.as_ref()) {
+        anyhow::bail!("a pipeline lifecycle failed: {f}");
     }
     driver.close().await;
     Ok(args.lifecycles as f64 / secs)
