@@ -15,7 +15,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Migrate, then run intake, preparation, collection and relay in one process.
+    /// Migrate, then run intake, preparation, collection, relay and the HTTP API in one process.
     Up {
         /// Import this DICOM folder once the workers are up (the demo).
         #[arg(long)]
@@ -74,6 +74,10 @@ enum StaffCmd {
         /// CLERK, RADIOGRAPHER, RECEPTION or ADMIN.
         #[arg(long)]
         role: String,
+        /// Password for the HTTP API (8 to 200 characters; stored as an
+        /// argon2 hash). `-` reads it from standard input.
+        #[arg(long, env = "MEDIADIST_STAFF_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
     },
 }
 
@@ -100,7 +104,7 @@ async fn run() -> anyhow::Result<()> {
         Cmd::Up { import: folder } => {
             let (trigger, shutdown) = Shutdown::new();
             tokio::spawn(trigger.on_signal());
-            let services = tokio::spawn(up::run_all(config.clone(), shutdown));
+            let services = tokio::spawn(up::run_with_api(config.clone(), shutdown));
             if let Some(folder) = folder {
                 let client = CommandClient::connect(&config, "mediadist/import").await?;
                 let summary = import::import(&client, &folder, &mut std::io::stderr()).await?;
@@ -125,10 +129,20 @@ async fn run() -> anyhow::Result<()> {
                     username,
                     name,
                     role,
+                    password,
                 },
         } => {
+            let password = match password.as_deref() {
+                Some("-") => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    Some(line.trim_end_matches(['\r', '\n']).to_string())
+                }
+                other => other.map(str::to_string),
+            };
             let pool = db::connect_and_migrate(&config.database_url, 1).await?;
-            let id = staff::add(&pool, &username, &name, &role).await?;
+            let id = staff::add_with_password(&pool, &username, &name, &role, password.as_deref())
+                .await?;
             println!("staff {username} ({role}) id {id}");
         }
         Cmd::Request {

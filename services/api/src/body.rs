@@ -1,0 +1,141 @@
+//! Request bodies: read as bytes (so the size limit answers 413 as problem
+//! details), parsed with the path of the value at fault. Malformed JSON and
+//! unknown fields are 400; a value of the wrong type or a missing field is
+//! 422 naming the field.
+
+use crate::problem::{api_field, Problem};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
+use mediadist_domain::envelope::redact_values;
+use serde::de::DeserializeOwned;
+
+/// Bodies larger than this are refused with 413.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Parses a JSON object body. An empty body counts as `{}`.
+pub fn parse<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, Problem> {
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is larger than {} KiB", MAX_BODY / 1024),
+            )
+            .code("BODY_TOO_LARGE")
+        } else {
+            Problem::bad_request(format!("the body could not be read: {e}"))
+        }
+    })?;
+    let text: &[u8] = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        b"{}"
+    } else {
+        &bytes
+    };
+    if text.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Problem::bad_request("the body must be a JSON object"));
+    }
+    let mut de = serde_json::Deserializer::from_slice(text);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(v) => {
+            de.end()
+                .map_err(|_| Problem::bad_request("the body has more after its JSON object"))?;
+            Ok(v)
+        }
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let msg = inner.to_string();
+            // serde_json appends " at line L column C"; the position is noise here.
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            match inner.classify() {
+                serde_json::error::Category::Syntax | serde_json::error::Category::Eof => Err(
+                    Problem::bad_request(format!("the body is not valid JSON: {msg}")),
+                ),
+                _ if msg.starts_with("unknown field") => {
+                    let field = msg
+                        .split('`')
+                        .nth(1)
+                        .map(|f| join(&path, f))
+                        .unwrap_or_else(|| path.clone());
+                    Err(
+                        Problem::bad_request(format!("{}: {msg}", api_field(&field)))
+                            .code("UNKNOWN_FIELD")
+                            .field(api_field(&field)),
+                    )
+                }
+                _ if msg.starts_with("missing field") => {
+                    let field = msg
+                        .split('`')
+                        .nth(1)
+                        .map(|f| join(&path, f))
+                        .unwrap_or_else(|| path.clone());
+                    Err(Problem::invalid(
+                        api_field(&field),
+                        format!("{}: is required", api_field(&field)),
+                    ))
+                }
+                _ => {
+                    let field = if path == "." { String::new() } else { path };
+                    Err(Problem::invalid(
+                        api_field(&field),
+                        format!("{}: {}", api_field(&field), redact_values(&msg)),
+                    ))
+                }
+            }
+        }
+    }
+}
+
+fn join(path: &str, field: &str) -> String {
+    if path == field || path.ends_with(&format!(".{field}")) {
+        path.to_string()
+    } else if path.is_empty() || path == "." {
+        field.to_string()
+    } else {
+        format!("{path}.{field}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct T {
+        quantity: i64,
+        #[serde(default)]
+        comments: Option<String>,
+    }
+
+    fn p(s: &str) -> Result<T, Problem> {
+        parse::<T>(Ok(Bytes::from(s.to_string())))
+    }
+
+    #[test]
+    fn classifies_errors() {
+        assert!(p(r#"{"quantity": 2}"#).is_ok());
+        let e = p(r#"{"quantity": 2"#).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        let e = p(r#"{"quantity": 2, "colour": 1}"#).unwrap_err();
+        assert_eq!(
+            (e.status, e.field.as_deref()),
+            (StatusCode::BAD_REQUEST, Some("colour"))
+        );
+        let e = p(r#"{"quantity": "two"}"#).unwrap_err();
+        assert_eq!(
+            (e.status, e.field.as_deref()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("quantity"))
+        );
+        assert!(!e.detail.contains("two"), "{}", e.detail);
+        let e = p(r#"{}"#).unwrap_err();
+        assert_eq!(
+            (e.status, e.field.as_deref()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("quantity"))
+        );
+        let e = p(r#"[1]"#).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+    }
+}

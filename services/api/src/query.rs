@@ -1,0 +1,393 @@
+//! The list's query parameters: filters (each of status, media_type and
+//! urgency takes one value or a comma list), search, ordering, and page
+//! pagination pinned to the rows that existed when the first page was read.
+
+use crate::problem::Problem;
+use chrono::NaiveDate;
+use mediadist_domain::{MediaType, Mykad, Reference, Status, Urgency};
+use sqlx::{Postgres, QueryBuilder};
+
+pub const DEFAULT_PAGE_SIZE: i64 = 25;
+pub const MAX_PAGE_SIZE: i64 = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StudyRef {
+    Id(i64),
+    Uid(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub statuses: Vec<Status>,
+    pub media_types: Vec<MediaType>,
+    pub urgencies: Vec<Urgency>,
+    pub patient_id: Option<i64>,
+    pub study: Option<StudyRef>,
+    pub from_date: Option<NaiveDate>,
+    pub to_date: Option<NaiveDate>,
+    pub search: Option<String>,
+    /// `(sql, descending)` pairs.
+    pub ordering: Vec<(&'static str, bool)>,
+    pub page: i64,
+    pub page_size: i64,
+    /// Only rows with an id up to this one: later pages see the same rows
+    /// as the first even while new requests arrive.
+    pub as_of: Option<i64>,
+}
+
+fn values<'a>(params: &'a [(String, String)], name: &str) -> impl Iterator<Item = &'a str> {
+    let name = name.to_string();
+    params
+        .iter()
+        .filter(move |(k, _)| *k == name)
+        .flat_map(|(_, v)| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+fn last<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+fn positive(params: &[(String, String)], name: &str) -> Result<Option<i64>, Problem> {
+    match last(params, name) {
+        None => Ok(None),
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(Problem::invalid(
+                name,
+                format!("{name}: must be a positive whole number"),
+            )),
+        },
+    }
+}
+
+fn date(params: &[(String, String)], name: &str) -> Result<Option<NaiveDate>, Problem> {
+    match last(params, name) {
+        None => Ok(None),
+        Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| Problem::invalid(name, format!("{name}: a date as YYYY-MM-DD"))),
+    }
+}
+
+fn ordering_column(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "request_date" => "d.request_date",
+        "collection_datetime" => "d.collection_datetime",
+        // In workflow order, and by how urgent: not alphabetically.
+        "status" => "CASE d.status WHEN 'REQUESTED' THEN 0 WHEN 'PREPARING' THEN 1 WHEN 'READY' THEN 2 WHEN 'COLLECTED' THEN 3 ELSE 4 END",
+        "urgency" => "CASE d.urgency WHEN 'NORMAL' THEN 0 WHEN 'URGENT' THEN 1 ELSE 2 END",
+        "id" => "d.id",
+        _ => return None,
+    })
+}
+
+impl ListQuery {
+    pub fn parse(params: &[(String, String)]) -> Result<Self, Problem> {
+        let statuses = values(params, "status")
+            .map(|v| Status::parse(v, "status"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let media_types = values(params, "media_type")
+            .map(|v| MediaType::parse(v, "media_type"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let urgencies = values(params, "urgency")
+            .map(|v| Urgency::parse(v, "urgency"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let study = match last(params, "study") {
+            None => None,
+            Some(v) if v.bytes().all(|b| b.is_ascii_digit()) => match v.parse::<i64>() {
+                Ok(n) if n > 0 => Some(StudyRef::Id(n)),
+                _ => {
+                    return Err(Problem::invalid(
+                        "study",
+                        "study: a study id or a study instance UID",
+                    ))
+                }
+            },
+            Some(v) => Some(StudyRef::Uid(
+                mediadist_domain::StudyUid::parse(v, "study")?
+                    .as_str()
+                    .to_string(),
+            )),
+        };
+        let from_date = date(params, "from_date")?;
+        let to_date = date(params, "to_date")?;
+        if let (Some(a), Some(b)) = (from_date, to_date) {
+            if a > b {
+                return Err(Problem::invalid("to_date", "to_date: is before from_date"));
+            }
+        }
+        let search = match last(params, "search") {
+            None => None,
+            Some(s) if s.chars().count() > 100 => {
+                return Err(Problem::invalid("search", "search: at most 100 characters"))
+            }
+            Some(s) if s.chars().any(char::is_control) => {
+                return Err(Problem::invalid(
+                    "search",
+                    "search: control characters are not allowed",
+                ))
+            }
+            Some(s) => Some(s.to_string()),
+        };
+        let mut ordering = Vec::new();
+        for o in values(params, "ordering") {
+            let (name, desc) = match o.strip_prefix('-') {
+                Some(n) => (n, true),
+                None => (o, false),
+            };
+            let col = ordering_column(name).ok_or_else(|| {
+                Problem::invalid(
+                    "ordering",
+                    format!("ordering: '{name}' is not one of request_date, collection_datetime, status, urgency (- for descending)"),
+                )
+            })?;
+            ordering.push((col, desc));
+        }
+        if ordering.is_empty() {
+            ordering.push(("d.request_date", true));
+        }
+        let page = positive(params, "page")?.unwrap_or(1);
+        let page_size = positive(params, "page_size")?
+            .unwrap_or(DEFAULT_PAGE_SIZE)
+            .min(MAX_PAGE_SIZE);
+        Ok(ListQuery {
+            statuses,
+            media_types,
+            urgencies,
+            patient_id: positive(params, "patient_id")?,
+            study,
+            from_date,
+            to_date,
+            search,
+            ordering,
+            page,
+            page_size,
+            as_of: positive(params, "as_of")?,
+        })
+    }
+
+    /// Appends ` WHERE ...` for these filters.
+    pub fn push_where(&self, q: &mut QueryBuilder<'_, Postgres>) {
+        q.push(" WHERE d.deleted_at IS NULL");
+        if !self.statuses.is_empty() {
+            let v: Vec<String> = self
+                .statuses
+                .iter()
+                .map(|s| s.as_str().to_string())
+                .collect();
+            q.push(" AND d.status = ANY(").push_bind(v).push(")");
+        }
+        if !self.media_types.is_empty() {
+            let v: Vec<String> = self
+                .media_types
+                .iter()
+                .map(|s| s.as_str().to_string())
+                .collect();
+            q.push(" AND d.media_type = ANY(").push_bind(v).push(")");
+        }
+        if !self.urgencies.is_empty() {
+            let v: Vec<String> = self
+                .urgencies
+                .iter()
+                .map(|s| s.as_str().to_string())
+                .collect();
+            q.push(" AND d.urgency = ANY(").push_bind(v).push(")");
+        }
+        if let Some(p) = self.patient_id {
+            q.push(" AND d.patient_id = ").push_bind(p);
+        }
+        match &self.study {
+            Some(StudyRef::Id(id)) => {
+                q.push(" AND EXISTS (SELECT 1 FROM distribution_studies ds WHERE ds.distribution_id = d.id AND ds.study_id = ")
+                    .push_bind(*id)
+                    .push(")");
+            }
+            Some(StudyRef::Uid(uid)) => {
+                q.push(" AND EXISTS (SELECT 1 FROM distribution_studies ds JOIN studies s ON s.id = ds.study_id WHERE ds.distribution_id = d.id AND s.study_uid = ")
+                    .push_bind(uid.clone())
+                    .push(")");
+            }
+            None => {}
+        }
+        if let Some(f) = self.from_date {
+            q.push(" AND d.request_date >= CAST(")
+                .push_bind(f)
+                .push(" AS date)");
+        }
+        if let Some(t) = self.to_date {
+            q.push(" AND d.request_date < CAST(")
+                .push_bind(t)
+                .push(" AS date) + 1");
+        }
+        if let Some(s) = &self.search {
+            let escaped = s
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            let pattern = format!("%{escaped}%");
+            // DICOM writes names with ^ between the parts.
+            let dicom = pattern.replace(' ', "^");
+            q.push(" AND (p.name ILIKE ").push_bind(pattern.clone());
+            q.push(" OR p.name ILIKE ").push_bind(dicom);
+            q.push(" OR p.mrn ILIKE ").push_bind(pattern.clone());
+            q.push(" OR d.collected_by ILIKE ")
+                .push_bind(pattern.clone());
+            q.push(" OR d.comments ILIKE ").push_bind(pattern);
+            if let Ok(r) = Reference::parse(s, "search") {
+                q.push(" OR d.id = ").push_bind(r.id());
+            }
+            // Identity numbers match whole, never in part.
+            if let Ok(m) = Mykad::parse(s, "search") {
+                let digits = m.digits().to_string();
+                q.push(" OR d.collected_by_ic = ").push_bind(digits.clone());
+                q.push(" OR p.ic = ").push_bind(digits);
+            }
+            let upper: String = s
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>()
+                .to_uppercase();
+            q.push(" OR (d.collected_by_doc_type = 'PASSPORT' AND split_part(d.collected_by_ic, ':', 2) = ")
+                .push_bind(upper.clone())
+                .push(")");
+            q.push(" OR (d.collected_by_doc_type = 'OTHER' AND upper(d.collected_by_ic) = ")
+                .push_bind(upper)
+                .push("))");
+        }
+        if let Some(a) = self.as_of {
+            q.push(" AND d.id <= ").push_bind(a);
+        }
+    }
+
+    /// Appends ` ORDER BY ... LIMIT ... OFFSET ...`.
+    pub fn push_order_and_page(&self, q: &mut QueryBuilder<'_, Postgres>) {
+        q.push(" ORDER BY ");
+        for (col, desc) in &self.ordering {
+            q.push(col).push(if *desc {
+                " DESC NULLS LAST, "
+            } else {
+                " ASC NULLS LAST, "
+            });
+        }
+        let first_desc = self.ordering.first().map(|o| o.1).unwrap_or(true);
+        q.push(if first_desc { "d.id DESC" } else { "d.id ASC" });
+        q.push(" LIMIT ").push_bind(self.page_size);
+        q.push(" OFFSET ")
+            .push_bind((self.page - 1).saturating_mul(self.page_size));
+    }
+}
+
+/// `%XX`-encodes a query value.
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The link to another page: the same parameters, that page, and `as_of`.
+pub fn page_link(base: &str, params: &[(String, String)], page: i64, as_of: Option<i64>) -> String {
+    let mut parts: Vec<String> = params
+        .iter()
+        .filter(|(k, _)| k != "page" && k != "as_of")
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
+    if let Some(a) = as_of {
+        parts.push(format!("as_of={a}"));
+    }
+    if page > 1 {
+        parts.push(format!("page={page}"));
+    }
+    if parts.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", parts.join("&"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(q: &[(&str, &str)]) -> Result<ListQuery, Problem> {
+        let v: Vec<(String, String)> = q
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        ListQuery::parse(&v)
+    }
+
+    #[test]
+    fn parses_lists_and_refuses_bad_values() {
+        let q = p(&[
+            ("status", "requested,READY"),
+            ("status", "PREPARING"),
+            ("page_size", "500"),
+        ])
+        .unwrap();
+        assert_eq!(
+            q.statuses,
+            vec![Status::Requested, Status::Ready, Status::Preparing]
+        );
+        assert_eq!((q.page, q.page_size), (1, 100));
+        assert_eq!(
+            p(&[("status", "LOST")]).unwrap_err().field.as_deref(),
+            Some("status")
+        );
+        assert_eq!(
+            p(&[("from_date", "2026-13-01")])
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("from_date")
+        );
+        assert_eq!(
+            p(&[("from_date", "2026-12-02"), ("to_date", "2026-12-01")])
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("to_date")
+        );
+        assert_eq!(
+            p(&[("ordering", "patient_name")])
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("ordering")
+        );
+        assert_eq!(
+            p(&[("page", "0")]).unwrap_err().field.as_deref(),
+            Some("page")
+        );
+        assert_eq!(
+            p(&[("study", "1.2.3")]).unwrap().study,
+            Some(StudyRef::Uid("1.2.3".into()))
+        );
+        assert_eq!(p(&[("study", "7")]).unwrap().study, Some(StudyRef::Id(7)));
+    }
+
+    #[test]
+    fn links_keep_parameters() {
+        let params = vec![
+            ("status".to_string(), "READY,COLLECTED".to_string()),
+            ("page".into(), "1".into()),
+        ];
+        assert_eq!(
+            page_link("/api/media-distributions/", &params, 2, Some(9)),
+            "/api/media-distributions/?status=READY%2CCOLLECTED&as_of=9&page=2"
+        );
+        assert_eq!(page_link("/x/", &[], 1, None), "/x/");
+    }
+}
