@@ -13,6 +13,7 @@
 pub mod board;
 pub mod error;
 pub mod lookup;
+pub mod receipt;
 pub mod slip;
 pub mod station;
 

@@ -22,6 +22,7 @@
 use crate::board::Board;
 use crate::error::KioskError;
 use crate::lookup::{self, DistributionRow};
+use crate::receipt::{self, ReceiptOutput};
 use mediadist_domain::catalog::CommandType;
 use mediadist_domain::command::{
     CollectorData, HandoverData, MarkReadyData, StartPreparingData, TargetData,
@@ -134,6 +135,7 @@ pub struct Station<'a> {
     board: Option<watch::Receiver<Option<Board>>>,
     /// With PIN sign-in: how long without input before the operator is signed out.
     idle_sign_out: Option<Duration>,
+    receipts: Option<ReceiptOutput>,
 }
 
 /// Runs a station with the default reply timeout; see [`Station::run`].
@@ -174,7 +176,14 @@ impl<'a> Station<'a> {
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
             board: None,
             idle_sign_out: None,
+            receipts: None,
         }
+    }
+
+    /// Writes a receipt after each recorded handover.
+    pub fn with_receipts(mut self, out: ReceiptOutput) -> Self {
+        self.receipts = Some(out);
+        self
     }
 
     /// Operators sign in with username and PIN (the `operator` given to
@@ -603,7 +612,8 @@ impl<'a> Station<'a> {
             Ok(c) => c,
             Err(e) => return Ok(Outcome::Refused(Rejection::from(e).to_string())),
         };
-        let accepted = format!("COLLECTED {reference} by {}", valid.document.masked());
+        let masked = valid.document.masked();
+        let accepted = format!("COLLECTED {reference} by {masked}");
         let data = HandoverData {
             target,
             collector,
@@ -611,7 +621,48 @@ impl<'a> Station<'a> {
             comments: None,
             actor: s.operator.clone(),
         };
-        Ok(self.send(CommandType::Handover, &data, accepted).await)
+        let outcome = self.send(CommandType::Handover, &data, accepted).await;
+        // Only a recorded handover gets a receipt.
+        match (outcome, &self.receipts) {
+            (Outcome::Accepted(line), Some(out)) => {
+                let note = self
+                    .receipt(row.id, &masked, relationship.as_str(), out)
+                    .await;
+                Ok(Outcome::Accepted(format!("{line}; {note}")))
+            }
+            (outcome, _) => Ok(outcome),
+        }
+    }
+
+    /// Writes the receipt from what the database recorded; says where, or
+    /// why not (the handover stands either way).
+    async fn receipt(
+        &self,
+        id: i64,
+        masked: &str,
+        relationship: &str,
+        out: &ReceiptOutput,
+    ) -> String {
+        let row = match lookup::find(self.pool, id).await {
+            Ok(Some(row)) => row,
+            Ok(None) => return "receipt not printed: the request is gone".into(),
+            Err(e) => {
+                tracing::warn!(error = %e, "receipt: could not read the handover");
+                return "receipt not printed (database); the handover is recorded".into();
+            }
+        };
+        let token = self.cfg.slip_key.sign(row.id, row.slip_version);
+        let view = receipt::view(
+            &self.cfg.hospital_name,
+            &row,
+            masked,
+            relationship,
+            token.as_str(),
+        );
+        match receipt::write(out, &view) {
+            Ok(path) => format!("receipt {}", path.display()),
+            Err(e) => format!("receipt not printed ({e}); the handover is recorded"),
+        }
     }
 
     /// Sends a command and turns its answer into the line to print;

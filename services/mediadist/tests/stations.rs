@@ -8,8 +8,10 @@ use common::TestEnv;
 use mediadist_domain::catalog::CommandType;
 use mediadist_domain::reply::Outcome;
 use mediadist_domain::Reference;
+use mediadist_kiosk::receipt::ReceiptOutput;
+use mediadist_kiosk::slip::Format;
 use mediadist_kiosk::slip::{make_slip, Paper};
-use mediadist_kiosk::station::{self, Mode};
+use mediadist_kiosk::station::{self, Mode, Station};
 use serde_json::json;
 use std::time::Duration;
 
@@ -19,18 +21,25 @@ async fn run_station(
     operator: &str,
     input: &str,
 ) -> (String, station::StationSummary) {
+    run_station_with(env, mode, operator, input, None).await
+}
+
+async fn run_station_with(
+    env: &TestEnv,
+    mode: Mode,
+    operator: &str,
+    input: &str,
+    receipts: Option<ReceiptOutput>,
+) -> (String, station::StationSummary) {
     let mut out = Vec::new();
-    let summary = station::run(
-        &env.config,
-        &env.pool,
-        &env.client,
-        mode,
-        operator,
-        input.as_bytes(),
-        &mut out,
-    )
-    .await
-    .expect("station");
+    let mut station = Station::new(&env.config, &env.pool, &env.client, mode, operator);
+    if let Some(r) = receipts {
+        station = station.with_receipts(r);
+    }
+    let summary = station
+        .run(input.as_bytes(), &mut out)
+        .await
+        .expect("station");
     (String::from_utf8(out).expect("utf-8 output"), summary)
 }
 
@@ -88,13 +97,30 @@ async fn a_slip_is_scanned_at_the_bench_and_at_reception() {
 
     // Reception: the son with his own MyKad and his mother's consent letter;
     // then the same slip again, which is refused.
+    // A receipt is written for the recorded handover only.
     let input = format!("{token}\nMYKAD\n900101-14-1235\nSynthetic Son\nCHILD\nCONSENT-2026-0042\ny\n{token}\nquit\n");
-    let (out, summary) = run_station(&env, Mode::Handover, "desk1", &input).await;
+    let receipts = std::env::temp_dir().join(format!("md-receipts-{}", env.config.namespace));
+    std::fs::create_dir_all(&receipts).unwrap();
+    let output = ReceiptOutput {
+        target: receipts.clone(),
+        format: Format::Png,
+        paper: Paper::Mm58,
+    };
+    let (out, summary) =
+        run_station_with(&env, Mode::Handover, "desk1", &input, Some(output)).await;
     assert_eq!((summary.accepted, summary.refused), (1, 1), "{out}");
+    let receipt = receipts.join(format!("{reference}-receipt.png"));
     assert!(
-        out.contains(&format!("COLLECTED {reference} by ******-**-1235")),
+        out.contains(&format!(
+            "COLLECTED {reference} by ******-**-1235; receipt {}",
+            receipt.display()
+        )),
         "{out}"
     );
+    assert_eq!(std::fs::read_dir(&receipts).unwrap().count(), 1);
+    let png = std::fs::read(&receipt).unwrap();
+    assert_eq!(mediadist_slip::decode_png_or_jpeg(&png).unwrap(), token);
+    std::fs::remove_dir_all(&receipts).ok();
     assert!(out.contains("REFUSED: ALREADY_COLLECTED"), "{out}");
     assert!(
         out.contains("SYNTHETIC A***"),
