@@ -14,6 +14,7 @@ pub mod board;
 pub mod error;
 pub mod lookup;
 pub mod receipt;
+pub mod reprint;
 pub mod slip;
 pub mod station;
 

@@ -141,3 +141,63 @@ async fn a_slip_is_scanned_at_the_bench_and_at_reception() {
     assert_eq!((status.as_str(), actor.as_str()), ("COLLECTED", "desk1"));
     env.stop().await;
 }
+
+/// Scenario 5: the patient lost the slip. Reception reprints it; the old
+/// slip is refused at the desk, the new one is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reprinted_slip_replaces_the_lost_one() {
+    let env = TestEnv::start().await;
+    env.add_staff("clerk1", "CLERK").await;
+    env.add_staff("rad1", "RADIOGRAPHER").await;
+    env.add_staff("desk1", "RECEPTION").await;
+    let wait = Duration::from_secs(15);
+    let register = json!({
+        "patient": { "mrn": "SYN00002", "name": "Synthetic^Lost", "ic": "850612-14-5523" },
+        "study": { "uid": "1.2.826.0.1.3680043.10.2", "study_date": "2026-12-01", "modalities": ["MR"] },
+        "examinations": []
+    });
+    env.client
+        .send(CommandType::RegisterStudy, register, wait)
+        .await
+        .unwrap();
+    let request = json!({
+        "study_uids": ["1.2.826.0.1.3680043.10.2"], "media_type": "DVD", "quantity": 1, "urgency": "NORMAL",
+        "requester": { "type": "PATIENT" }, "actor": "clerk1"
+    });
+    let reply = env
+        .client
+        .send(CommandType::RequestMedia, request, wait)
+        .await
+        .unwrap();
+    let reference = Reference::parse(reply.reference.as_deref().unwrap(), "reference").unwrap();
+    let (_, old) = make_slip(&env.pool, &env.config, reference, Paper::Mm80)
+        .await
+        .unwrap();
+
+    // A radiographer may not reprint; reception may.
+    let refused = mediadist_kiosk::reprint::reissue(&env.client, reference, "rad1", wait).await;
+    assert!(refused
+        .unwrap_err()
+        .to_string()
+        .starts_with("reprint refused: FORBIDDEN"));
+    mediadist_kiosk::reprint::reissue(&env.client, reference, "desk1", wait)
+        .await
+        .unwrap();
+    let (png, new) = make_slip(&env.pool, &env.config, reference, Paper::Mm80)
+        .await
+        .unwrap();
+    assert_ne!(old, new);
+    assert_eq!(mediadist_slip::decode_png_or_jpeg(&png).unwrap(), new);
+
+    let (out, summary) = run_station(
+        &env,
+        Mode::Prepare,
+        "rad1",
+        &format!("{old}\n{new}\nquit\n"),
+    )
+    .await;
+    assert_eq!((summary.accepted, summary.refused), (1, 1), "{out}");
+    assert!(out.contains("REFUSED: TOKEN_SUPERSEDED"), "{out}");
+    assert!(out.contains(&format!("PREPARING {reference}")), "{out}");
+    env.stop().await;
+}
