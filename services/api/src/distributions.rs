@@ -773,3 +773,45 @@ pub async fn command_outcome(
             .into_response()),
     }
 }
+
+/// `POST .../{id}/reprint-slip/`: a new slip version (the old slip stops
+/// working); answers the detail plus the new slip's code to print.
+pub async fn reprint_slip(
+    State(state): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<Response, Problem> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct B {}
+    caller.may(Action::Reprint)?;
+    let id = parse_id(&id)?;
+    let _: B = body::parse(body)?;
+    ensure_live(&state, id).await?;
+    let data = json!({ "target": { "distribution_id": id }, "actor": caller.username });
+    match broker::send(
+        &state,
+        &caller,
+        CommandType::ReprintSlip,
+        &key,
+        Some(id),
+        data,
+    )
+    .await?
+    {
+        Sent::Pending { command_id } => Ok(pending_answer(&state, &command_id)),
+        Sent::Accepted(reply) => {
+            let mut detail = read_detail(&state, &caller, id).await?;
+            let version = detail["slip_version"].as_i64().unwrap_or(1) as i32;
+            detail["slip"] = json!(state.config.slip_key.sign(id, version).to_string());
+            let mut res = Json(detail).into_response();
+            if reply.duplicate {
+                res.headers_mut()
+                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            }
+            Ok(res)
+        }
+    }
+}

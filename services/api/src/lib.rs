@@ -170,6 +170,11 @@ pub fn router(state: AppState) -> Router {
         &format!("{md}/{{id}}/restore/"),
         post(d::restore).patch(d::restore),
     );
+    r = both(
+        r,
+        &format!("{md}/{{id}}/reprint-slip/"),
+        post(d::reprint_slip),
+    );
     r = both(r, &format!("{md}/{{id}}/audit/"), get(records::audit));
     r = both(r, "/api/commands/{id}/", get(d::command_outcome));
     r = both(r, "/api/patients/", get(records::search_patients));

@@ -28,6 +28,7 @@ const ENDPOINTS: &[(&str, &str, &str, &str)] = &[
     ("/api/media-distributions/{id}/collect/", "patch", "READY → COLLECTED: collected_by, collected_by_ic, collected_by_doc_type, relationship_to_patient, authority_reference, document_seen, slip (POST too); the server's clock", "RECEPTION, ADMIN"),
     ("/api/media-distributions/{id}/cancel/", "patch", "→ CANCELLED with {reason} (POST too)", "ADMIN"),
     ("/api/media-distributions/{id}/restore/", "patch", "Refused: CANCELLED is final (409 ILLEGAL_TRANSITION)", "any"),
+    ("/api/media-distributions/{id}/reprint-slip/", "post", "A new slip (its code in `slip`); the old slip stops working", "CLERK, RECEPTION, ADMIN"),
     ("/api/media-distributions/{id}/audit/", "get", "The audit trail, oldest first", "any"),
     ("/api/commands/{id}/", "get", "The outcome of a command answered 202", "any"),
     ("/api/patients/", "get", "Search patients: ?search= name, MRN or IC", "any"),
