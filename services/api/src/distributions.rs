@@ -147,9 +147,12 @@ async fn list_of(
     let (count, rows) = if nothing || lq.as_of.is_none() {
         (0, Vec::new())
     } else {
-        let mut cq: QueryBuilder<Postgres> = QueryBuilder::new(
-            "SELECT count(*) FROM media_distributions d JOIN patients p ON p.id = d.patient_id",
-        );
+        // Only a search looks at the patient; without one the count needs no join.
+        let mut cq: QueryBuilder<Postgres> = QueryBuilder::new(if lq.search.is_some() {
+            "SELECT count(*) FROM media_distributions d JOIN patients p ON p.id = d.patient_id"
+        } else {
+            "SELECT count(*) FROM media_distributions d"
+        });
         lq.push_where(&mut cq);
         let count: i64 = cq.build_query_scalar().fetch_one(&state.pool).await?;
         let mut q: QueryBuilder<Postgres> = QueryBuilder::new(shape::LIST_SELECT);
