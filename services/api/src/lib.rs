@@ -9,6 +9,7 @@ pub mod access;
 pub mod auth;
 pub mod body;
 pub mod broker;
+pub mod cors;
 pub mod distributions;
 pub mod health;
 pub mod openapi;
@@ -39,6 +40,8 @@ pub struct Settings {
     pub command_timeout: Duration,
     pub access_ttl: chrono::Duration,
     pub refresh_ttl: chrono::Duration,
+    /// Browser origins allowed to call the API (CORS); none by default.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for Settings {
@@ -47,6 +50,19 @@ impl Default for Settings {
             command_timeout: broker::DEFAULT_COMMAND_TIMEOUT,
             access_ttl: chrono::Duration::hours(8),
             refresh_ttl: chrono::Duration::days(7),
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// The defaults, with `MEDIADIST_API_CORS_ORIGINS` (comma-separated origins).
+    pub fn from_env() -> Self {
+        Settings {
+            cors_origins: cors::origins(
+                &std::env::var("MEDIADIST_API_CORS_ORIGINS").unwrap_or_default(),
+            ),
+            ..Settings::default()
         }
     }
 }
@@ -191,6 +207,7 @@ pub fn router(state: AppState) -> Router {
     r.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
+        .layer(middleware::from_fn_with_state(state.clone(), cors::cors))
         .layer(middleware::from_fn(log_requests))
         .with_state(state)
 }
@@ -201,7 +218,7 @@ pub async fn run(config: Config, mut shutdown: Shutdown) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.api_addr)
         .await
         .with_context(|| format!("cannot listen on {} (MEDIADIST_API_ADDR)", config.api_addr))?;
-    let state = AppState::new(config, pool, Settings::default());
+    let state = AppState::new(config, pool, Settings::from_env());
     if let Err(e) = state.broker.client().await {
         tracing::warn!(error = %e, "message broker not reachable yet; commands will retry connecting");
     }
