@@ -1,11 +1,11 @@
-//! Renders a collection slip to a PNG sized for a 203 dpi thermal printer.
+//! Lays out a collection slip or envelope label as a 1-bit bitmap sized for a
+//! 203 dpi thermal printer, and encodes it as a PNG. The same bitmap is what
+//! [`crate::escpos`] sends to the printer, dot for dot.
 
-use image::codecs::png::PngEncoder;
-use image::{ExtendedColorType, ImageEncoder};
 use qrcode::types::{Color, QrError};
 use qrcode::{EcLevel, QrCode, Version};
 
-use crate::font;
+use crate::{font, text};
 
 /// Longest token accepted: QR version 3 at level Q holds 35 alphanumeric chars.
 pub const MAX_TOKEN_LEN: usize = 35;
@@ -22,7 +22,9 @@ pub const MAX_HEIGHT_PX: u32 = 16_000;
 
 const MARGIN_PX: u32 = 16;
 const HEADER_SCALE: u32 = 2;
-const REFERENCE_SCALE: u32 = 3;
+/// The reference is drawn as large as fits, up to this: 5 x 7 dots = 4.4 mm tall.
+const MAX_REFERENCE_SCALE: u32 = 5;
+const MIN_REFERENCE_SCALE: u32 = 3;
 const BODY_SCALE: u32 = 2;
 const RULE_PX: u32 = 2;
 const GAP_PX: u32 = 12;
@@ -30,11 +32,12 @@ const GAP_PX: u32 = 12;
 const WHITE: u8 = 255;
 const BLACK: u8 = 0;
 
-/// What goes on a slip. The renderer does no masking; `lines` are printed as given.
+/// What goes on a slip or label. The renderer does no masking; `lines` are
+/// printed as given, romanised to ASCII (see [`crate::romanise`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlipView {
     pub hospital: String,
-    /// e.g. "MEDIA COLLECTION SLIP".
+    /// e.g. "MEDIA COLLECTION SLIP" or "MEDIA ENVELOPE LABEL".
     pub title: String,
     /// Short human reference such as "MD-000042", printed large.
     pub reference: String,
@@ -109,7 +112,7 @@ fn is_qr_alphanumeric(c: char) -> bool {
     matches!(c, '0'..='9' | 'A'..='Z' | ' ' | '$' | '%' | '*' | '+' | '-' | '.' | '/' | ':')
 }
 
-fn build_qr(token: &str) -> Result<(QrCode, u8), SlipError> {
+pub(crate) fn build_qr(token: &str) -> Result<(QrCode, u8), SlipError> {
     if token.is_empty() {
         return Err(SlipError::EmptyToken);
     }
@@ -191,7 +194,7 @@ impl Block {
 
 /// Word-wraps `text` to at most `max_chars` characters per line; over-long
 /// words are split so nothing is ever clipped off the paper edge.
-fn wrap(text: &str, max_chars: usize) -> Vec<String> {
+pub(crate) fn wrap(text: &str, max_chars: usize) -> Vec<String> {
     let max_chars = max_chars.max(1);
     let mut out = Vec::new();
     let mut line = String::new();
@@ -237,8 +240,8 @@ fn max_chars(width_px: u32, scale: u32) -> usize {
     ((avail / scale + 1) / font::ADVANCE_X) as usize
 }
 
-fn push_text(blocks: &mut Vec<Block>, text: &str, scale: u32, align: Align, width_px: u32) {
-    for line in wrap(text, max_chars(width_px, scale)) {
+fn push_text(blocks: &mut Vec<Block>, line: &str, scale: u32, align: Align, width_px: u32) {
+    for line in wrap(&text::romanise(line), max_chars(width_px, scale)) {
         blocks.push(Block::Text {
             text: line,
             scale,
@@ -247,16 +250,28 @@ fn push_text(blocks: &mut Vec<Block>, text: &str, scale: u32, align: Align, widt
     }
 }
 
-/// Row-major 8-bit grey canvas; every write is clipped so nothing can panic.
-struct Canvas {
-    width: u32,
-    height: u32,
-    pixels: Vec<u8>,
+/// A rendered slip: row-major, one byte per dot, 0 = ink and 255 = paper
+/// (nothing else). Every write is clipped so nothing can panic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bitmap {
+    pub width: u32,
+    pub height: u32,
+    pub pixels: Vec<u8>,
 }
 
-impl Canvas {
+impl Bitmap {
+    /// Whether dot (`x`, `y`) is inked; dots outside the bitmap are paper.
+    pub fn is_ink(&self, x: u32, y: u32) -> bool {
+        x < self.width
+            && y < self.height
+            && self
+                .pixels
+                .get(y as usize * self.width as usize + x as usize)
+                .is_some_and(|p| *p == BLACK)
+    }
+
     fn new(width: u32, height: u32) -> Self {
-        Canvas {
+        Bitmap {
             width,
             height,
             pixels: vec![WHITE; width as usize * height as usize],
@@ -291,9 +306,25 @@ impl Canvas {
     }
 }
 
-/// Renders `view` as a white PNG exactly `paper.width_px()` wide, with pure
-/// black/white pixels so the printer driver needs no dithering.
+/// The biggest scale at which `reference` fits one line of `width_px`.
+fn reference_scale(reference: &str, width_px: u32) -> u32 {
+    let chars = text::romanise(reference).chars().count();
+    (MIN_REFERENCE_SCALE..=MAX_REFERENCE_SCALE)
+        .rev()
+        .find(|s| max_chars(width_px, *s) >= chars)
+        .unwrap_or(MIN_REFERENCE_SCALE)
+}
+
+/// Renders `view` as a PNG exactly `paper.width_px()` wide: 1-bit greyscale
+/// (pure black and white, so the printer driver needs no dithering) with the
+/// 203 dpi resolution recorded in the file.
 pub fn render_png(view: &SlipView, paper: Paper) -> Result<Vec<u8>, SlipError> {
+    encode_png(&render_bitmap(view, paper)?)
+}
+
+/// Lays out and draws `view` for `paper`: the text, then the QR code with its
+/// quiet zone, centred.
+pub fn render_bitmap(view: &SlipView, paper: Paper) -> Result<Bitmap, SlipError> {
     // Validate the token first: a slip without a readable code is useless.
     let (code, version) = build_qr(&view.token)?;
     let qr = layout_for(&code, version, paper)?;
@@ -314,7 +345,7 @@ pub fn render_png(view: &SlipView, paper: Paper) -> Result<Vec<u8>, SlipError> {
     push_text(
         &mut blocks,
         &view.reference,
-        REFERENCE_SCALE,
+        reference_scale(&view.reference, width),
         Align::Center,
         width,
     );
@@ -331,7 +362,7 @@ pub fn render_png(view: &SlipView, paper: Paper) -> Result<Vec<u8>, SlipError> {
     }
     let height = height as u32;
 
-    let mut canvas = Canvas::new(width, height);
+    let mut canvas = Bitmap::new(width, height);
     let mut y = MARGIN_PX;
     for block in &blocks {
         match block {
@@ -364,16 +395,58 @@ pub fn render_png(view: &SlipView, paper: Paper) -> Result<Vec<u8>, SlipError> {
         }
     }
 
-    let mut png = Vec::new();
-    PngEncoder::new(&mut png)
-        .write_image(
-            &canvas.pixels,
-            canvas.width,
-            canvas.height,
-            ExtendedColorType::L8,
-        )
-        .map_err(|e| SlipError::Encode(e.to_string()))?;
-    Ok(png)
+    Ok(canvas)
+}
+
+/// Packs `bitmap` 8 dots to a byte, most significant bit first, inked dots
+/// as 1 when `ink_is_one` (ESC/POS) or as 0 (greyscale PNG); rows are padded
+/// to whole bytes with paper.
+pub(crate) fn pack_rows(bitmap: &Bitmap, ink_is_one: bool) -> Vec<u8> {
+    let row_bytes = bitmap.width.div_ceil(8) as usize;
+    let mut out = vec![if ink_is_one { 0 } else { 0xFF }; row_bytes * bitmap.height as usize];
+    if bitmap.width == 0 {
+        return out;
+    }
+    for (y, row) in bitmap
+        .pixels
+        .chunks_exact(bitmap.width as usize)
+        .take(bitmap.height as usize)
+        .enumerate()
+    {
+        let packed = &mut out[y * row_bytes..(y + 1) * row_bytes];
+        for (x, &p) in row.iter().enumerate() {
+            if p == BLACK {
+                packed[x / 8] ^= 0x80 >> (x % 8);
+            }
+        }
+    }
+    out
+}
+
+/// 203 dots per inch in dots per metre, as PNG records it.
+const DOTS_PER_METRE: u32 = 7992;
+
+/// Encodes `bitmap` as a 1-bit greyscale PNG (8x less data to compress than
+/// 8-bit, which is what makes rendering fast).
+pub fn encode_png(bitmap: &Bitmap) -> Result<Vec<u8>, SlipError> {
+    let err = |e: png::EncodingError| SlipError::Encode(e.to_string());
+    let mut out = Vec::with_capacity(8 * 1024);
+    let mut encoder = png::Encoder::new(&mut out, bitmap.width, bitmap.height);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::One);
+    encoder.set_compression(png::Compression::Fast);
+    encoder.set_pixel_dims(Some(png::PixelDimensions {
+        xppu: DOTS_PER_METRE,
+        yppu: DOTS_PER_METRE,
+        unit: png::Unit::Meter,
+    }));
+    let mut writer = encoder.write_header().map_err(err)?;
+    // Greyscale 1-bit: 0 is black, 1 is white.
+    writer
+        .write_image_data(&pack_rows(bitmap, false))
+        .map_err(err)?;
+    writer.finish().map_err(err)?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -401,6 +474,27 @@ mod tests {
         assert!(font::text_width(29, 2) <= 352);
         assert!(font::text_width(30, 2) > 352);
         assert_eq!(max_chars(576, 3), 30);
+    }
+
+    #[test]
+    fn the_reference_is_as_large_as_fits() {
+        // 9 chars at scale 5 = 269 px: fits both papers' 352 / 544 px.
+        assert_eq!(reference_scale("MD-000042", 384), 5);
+        assert_eq!(reference_scale("MD-000042", 576), 5);
+        // 12 chars at 5 = 359 px > 352; at 4 = 287 px.
+        assert_eq!(reference_scale("MD-123456789", 384), 4);
+        assert_eq!(reference_scale(&"9".repeat(40), 384), 3);
+    }
+
+    #[test]
+    fn rows_pack_most_significant_bit_first() {
+        let mut b = Bitmap::new(10, 2);
+        b.fill_rect(0, 0, 1, 1);
+        b.fill_rect(9, 1, 1, 1);
+        assert_eq!(pack_rows(&b, true), vec![0x80, 0x00, 0x00, 0x40]);
+        assert_eq!(pack_rows(&b, false), vec![0x7F, 0xFF, 0xFF, 0xBF]);
+        assert!(b.is_ink(0, 0) && b.is_ink(9, 1));
+        assert!(!b.is_ink(1, 0) && !b.is_ink(10, 1) && !b.is_ink(0, 2));
     }
 
     #[test]
