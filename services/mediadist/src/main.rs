@@ -78,6 +78,10 @@ enum StaffCmd {
         /// argon2 hash). `-` reads it from standard input.
         #[arg(long, env = "MEDIADIST_STAFF_PASSWORD", hide_env_values = true)]
         password: Option<String>,
+        /// PIN for signing in at a kiosk station (4 to 8 digits; stored as
+        /// an argon2 hash).
+        #[arg(long, env = "MEDIADIST_STAFF_PIN", hide_env_values = true)]
+        pin: Option<String>,
     },
 }
 
@@ -130,8 +134,12 @@ async fn run() -> anyhow::Result<()> {
                     name,
                     role,
                     password,
+                    pin,
                 },
         } => {
+            let pin = pin
+                .map(|p| mediadist_domain::Pin::parse(&p, "--pin"))
+                .transpose()?;
             let password = match password.as_deref() {
                 Some("-") => {
                     let mut line = String::new();
@@ -143,6 +151,10 @@ async fn run() -> anyhow::Result<()> {
             let pool = db::connect_and_migrate(&config.database_url, 1).await?;
             let id = staff::add_with_password(&pool, &username, &name, &role, password.as_deref())
                 .await?;
+            if let Some(pin) = &pin {
+                let mut conn = pool.acquire().await?;
+                mediadist_platform::store::set_pin(&mut conn, &username, pin).await?;
+            }
             println!("staff {username} ({role}) id {id}");
         }
         Cmd::Request {
