@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use mediadist_domain::Reference;
-use mediadist_kiosk::slip::{make_slip, Paper};
+use mediadist_kiosk::slip::{make_document, Format, Kind, Paper};
 use mediadist_kiosk::station::{Mode, Station};
 use mediadist_platform::client::CommandClient;
 use mediadist_platform::config::ENV_HELP;
@@ -21,22 +21,37 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print a request's collection slip as a PNG for a thermal printer.
+    /// Print a request's collection slip (or, with --label, the label for
+    /// its media envelope; both carry the same code) as a PNG or raw ESC/POS
+    /// bytes for a thermal printer, or an A6 PDF for an office printer.
     #[command(after_help = ENV_HELP)]
     Slip {
         /// The request's reference: MD-000042 or 42.
         reference: String,
-        /// Where to write the PNG.
-        #[arg(long, value_name = "FILE.png")]
+        /// Where to write it (a file, or a printer device such as /dev/usb/lp0 for escpos).
+        #[arg(long, value_name = "FILE")]
         out: PathBuf,
-        /// Paper roll width in millimetres.
+        /// png: 203 dpi, paper wide; escpos: the same dots as printer commands; pdf: A6.
+        #[arg(long, value_enum, default_value = "png")]
+        format: FormatArg,
+        /// Paper roll width in millimetres (png and escpos).
         #[arg(long, value_enum, default_value = "80")]
         paper: PaperArg,
+        /// The envelope label (lists the studies) instead of the patient's slip.
+        #[arg(long)]
+        label: bool,
     },
-    /// Print the QR payload of a slip photo or scan (PNG or JPEG).
+    /// Print the slip code in a photo or scan of a slip (PNG or JPEG).
+    ///
+    /// Only a code signed with MEDIADIST_SLIP_KEY is printed; anything else
+    /// is "could not read", never a wrong code.
+    #[command(after_help = ENV_HELP)]
     Decode {
         /// The image file.
         file: PathBuf,
+        /// Print any QR code's payload, without checking it is a slip of ours.
+        #[arg(long)]
+        unverified: bool,
     },
     /// Run a scan station: read scans and answers from stdin, one a line.
     ///
@@ -64,6 +79,13 @@ enum PaperArg {
     Mm58,
     #[value(name = "80")]
     Mm80,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Png,
+    Pdf,
+    Escpos,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -96,17 +118,25 @@ fn main() -> ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
-        Command::Decode { file } => {
-            let payload = mediadist_slip::decode_file(&file).map_err(|e| {
+        Command::Decode { file, unverified } => {
+            let cfg = Config::from_env()?;
+            let cant = |e: &dyn std::fmt::Display| {
                 anyhow::anyhow!("could not read a QR code from {}: {e}", file.display())
-            })?;
+            };
+            let bytes = std::fs::read(&file).map_err(|e| cant(&e))?;
+            let payload = mediadist_slip::decode_with(&bytes, |s| {
+                unverified || cfg.slip_key.verify(s).is_ok()
+            })
+            .map_err(|e| cant(&e))?;
             println!("{payload}");
             Ok(())
         }
         Command::Slip {
             reference,
             out,
+            format,
             paper,
+            label,
         } => {
             let reference = Reference::parse(&reference, "reference")
                 .map_err(|e| anyhow::anyhow!("{}", e.reason))?;
@@ -119,9 +149,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 PaperArg::Mm58 => Paper::Mm58,
                 PaperArg::Mm80 => Paper::Mm80,
             };
-            let (png, _token) = make_slip(&pool, &cfg, reference, paper).await?;
-            std::fs::write(&out, png).with_context(|| format!("writing {}", out.display()))?;
-            println!("{reference}: slip written to {}", out.display());
+            let format = match format {
+                FormatArg::Png => Format::Png,
+                FormatArg::Pdf => Format::Pdf,
+                FormatArg::Escpos => Format::EscPos,
+            };
+            let kind = if label { Kind::Label } else { Kind::Slip };
+            let (bytes, _token) =
+                make_document(&pool, &cfg, reference, kind, format, paper).await?;
+            std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
+            println!("{reference}: {} written to {}", kind.noun(), out.display());
             Ok(())
         }
         Command::Station {

@@ -1,5 +1,6 @@
 //! Slips made by the renderer decode back to a token that verifies, through
-//! the library and through `kiosk decode`. No database or broker needed.
+//! the library and through `kiosk decode` (which prints only codes signed
+//! with MEDIADIST_SLIP_KEY). No database or broker needed.
 
 use mediadist_domain::SlipKey;
 use mediadist_slip::{decode_file, render_png, Paper, SlipView};
@@ -23,13 +24,17 @@ fn slip_png(token: &str, paper: Paper) -> Vec<u8> {
     render_png(&view, paper).unwrap()
 }
 
+const KEY: &str = "decode-test-key";
+
 fn kiosk() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_kiosk"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kiosk"));
+    c.env("MEDIADIST_SLIP_KEY", KEY);
+    c
 }
 
 #[test]
 fn a_rendered_slip_decodes_to_a_token_that_verifies() {
-    let key = SlipKey::new(b"decode-test-key");
+    let key = SlipKey::new(KEY.as_bytes());
     for (paper, id, version) in [(Paper::Mm58, 42, 1), (Paper::Mm80, 9_876_543, 7)] {
         let token = key.sign(id, version);
         let path = temp("slip.png");
@@ -47,8 +52,37 @@ fn a_rendered_slip_decodes_to_a_token_that_verifies() {
 }
 
 #[test]
+fn kiosk_decode_refuses_a_code_signed_with_another_key() {
+    let forged = SlipKey::new(b"not our key").sign(42, 1);
+    let path = temp("forged.png");
+    std::fs::write(&path, slip_png(forged.as_str(), Paper::Mm80)).unwrap();
+    let out = kiosk().arg("decode").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        format!(
+            "kiosk: could not read a QR code from {}: the QR code in the image is not a valid slip code (forged, damaged or not ours)\n",
+            path.display()
+        )
+    );
+    // --unverified shows what the code holds, for a look at a stranger's code.
+    let out = kiosk()
+        .args(["decode", "--unverified"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("{forged}\n")
+    );
+    std::fs::remove_dir_all(path.parent().unwrap()).ok();
+}
+
+#[test]
 fn kiosk_decode_prints_the_payload() {
-    let token = SlipKey::new(b"decode-test-key").sign(42, 1);
+    let token = SlipKey::new(KEY.as_bytes()).sign(42, 1);
     let path = temp("slip.png");
     std::fs::write(&path, slip_png(token.as_str(), Paper::Mm58)).unwrap();
     let out = kiosk().arg("decode").arg(&path).output().unwrap();

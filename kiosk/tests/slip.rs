@@ -7,9 +7,11 @@ use chrono::{TimeZone, Utc};
 use common::TestEnv;
 use mediadist_domain::{MediaType, Reference, SlipKey, Status, Urgency};
 use mediadist_kiosk::lookup::DistributionRow;
-use mediadist_kiosk::slip::{make_slip, view, Paper};
+use mediadist_kiosk::slip::{
+    label_view, make_document, make_slip, printed_name, view, Format, Kind, Paper, StudyLine,
+};
 use mediadist_kiosk::KioskError;
-use mediadist_slip::{decode_png_or_jpeg, SlipView};
+use mediadist_slip::{decode_png_or_jpeg, encode_png, escpos, SlipView};
 use std::process::Command;
 
 #[test]
@@ -145,6 +147,34 @@ async fn kiosk_slip_writes_a_png_that_kiosk_decode_reads() {
         format!("{}\n", env.cfg.slip_key.sign(id, 1))
     );
 
+    for (args, noun, magic) in [
+        (&["--format", "pdf"][..], "slip", &b"%PDF-1.4"[..]),
+        (
+            &["--format", "escpos", "--label"],
+            "label",
+            &escpos::INIT[..],
+        ),
+        (&["--label", "--paper", "58"], "label", &b"\x89PNG"[..]),
+    ] {
+        let out = kiosk()
+            .args(["slip", &reference, "--out"])
+            .arg(&png)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            format!("{reference}: {noun} written to {}\n", png.display())
+        );
+        assert!(std::fs::read(&png).unwrap().starts_with(magic), "{args:?}");
+    }
+    let out = kiosk()
+        .args(["slip", &reference, "--out", "x", "--format", "jpeg"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
     let out = kiosk()
         .args(["slip", &Reference::from_id(collected).to_string(), "--out"])
         .arg(&png)
@@ -171,5 +201,131 @@ async fn kiosk_slip_writes_a_png_that_kiosk_decode_reads() {
     );
 
     std::fs::remove_dir_all(&dir).ok();
+    env.stop().await;
+}
+
+#[test]
+fn names_in_other_scripts_are_romanised_then_masked() {
+    assert_eq!(printed_name("Ahmad bin Ali"), "AHMAD B*** A***");
+    // Accents go, and are not a transliteration.
+    assert_eq!(printed_name("José Núñez"), "JOSE N***");
+    // Chinese without spaces: one syllable per character, so only the surname shows.
+    assert_eq!(printed_name("陈美玲"), "CHEN M*** L*** (romanised)");
+    assert_eq!(printed_name("முருகன் செல்வம்"), "MURUKAN S*** (romanised)");
+    assert_eq!(printed_name("محمد علي"), "MHMD A*** (romanised)");
+    assert_eq!(printed_name("  "), "(no name on record)");
+}
+
+fn row(id: i64) -> DistributionRow {
+    DistributionRow {
+        id,
+        status: Status::Ready,
+        media_type: MediaType::Dvd,
+        quantity: 2,
+        urgency: Urgency::Normal,
+        request_date: Utc.with_ymd_and_hms(2026, 12, 3, 12, 0, 0).unwrap(),
+        slip_version: 2,
+        storage_location: Some("B-4".into()),
+        collected_at: None,
+        handed_over_by: None,
+        patient_name: "Tan Mei Ling".into(),
+    }
+}
+
+#[test]
+fn the_label_lists_the_studies_and_carries_the_same_token() {
+    let token = SlipKey::new(b"k").sign(7, 2);
+    let studies = vec![
+        StudyLine {
+            date: chrono::NaiveDate::from_ymd_opt(2026, 11, 30),
+            description: Some("CT THORAX".into()),
+            modalities: vec!["CT".into()],
+            accession: Some("A1001".into()),
+        },
+        StudyLine {
+            date: None,
+            description: None,
+            modalities: vec!["MR".into(), "SR".into()],
+            accession: None,
+        },
+    ];
+    let label = label_view("H", &row(7), &token, &studies);
+    assert_eq!(
+        label,
+        SlipView {
+            hospital: "H".into(),
+            title: "MEDIA ENVELOPE LABEL".into(),
+            reference: "MD-000007".into(),
+            lines: vec![
+                "DVD x 2".into(),
+                "Urgency: NORMAL".into(),
+                "Requested: 2026-12-03".into(),
+                "Patient: TAN M*** L***".into(),
+                "Shelf: B-4".into(),
+                "Studies (2):".into(),
+                "- 2026-11-30 CT THORAX (CT) acc A1001".into(),
+                "- undated (no description) (MR/SR)".into(),
+            ],
+            token: token.as_str().into(),
+        }
+    );
+    assert_eq!(label.token, view("H", &row(7), &token).token);
+    let none = label_view("H", &row(7), &token, &[]);
+    assert_eq!(none.lines[5], "Studies: none on record");
+}
+
+#[tokio::test]
+async fn every_format_of_slip_and_label_carries_the_current_token() {
+    let env = TestEnv::start().await;
+    let id = env.distribution("READY", Some("C-2"), 2).await;
+    sqlx::query(
+        "WITH s AS (
+           INSERT INTO studies (study_uid, patient_id, accession_number, study_date, description, modalities)
+           SELECT '1.2.826.0.1.3680043.99.' || $1, patient_id, 'ACC77', '2026-11-28', 'MRI BRAIN', '{MR}'
+           FROM media_distributions WHERE id = $1 RETURNING id)
+         INSERT INTO distribution_studies (distribution_id, study_id, media_type)
+         SELECT $1, id, 'CD' FROM s",
+    )
+    .bind(id)
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    let expected = env.cfg.slip_key.sign(id, 2);
+    let r = Reference::from_id(id);
+    for kind in [Kind::Slip, Kind::Label] {
+        for paper in [Paper::Mm58, Paper::Mm80] {
+            let (png, token) = make_document(&env.pool, &env.cfg, r, kind, Format::Png, paper)
+                .await
+                .unwrap();
+            assert_eq!(token, expected.as_str());
+            assert_eq!(decode_png_or_jpeg(&png).unwrap(), token);
+            let (job, _) = make_document(&env.pool, &env.cfg, r, kind, Format::EscPos, paper)
+                .await
+                .unwrap();
+            let printed = escpos::parse(&job).unwrap();
+            assert_eq!(printed.width, paper.width_px());
+            assert_eq!(
+                decode_png_or_jpeg(&encode_png(&printed).unwrap()).unwrap(),
+                token
+            );
+        }
+        let (pdf, _) = make_document(&env.pool, &env.cfg, r, kind, Format::Pdf, Paper::Mm80)
+            .await
+            .unwrap();
+        let text = String::from_utf8(pdf).unwrap();
+        assert!(text.starts_with("%PDF-1.4"));
+        assert!(text.contains("(Patient: AHMAD B*** A***) Tj"));
+        assert!(!text.contains(common::PATIENT_IC));
+        assert!(!text.to_lowercase().contains("ahmad bin ali"));
+        assert_eq!(
+            text.contains("(- 2026-11-28 MRI BRAIN \\(MR\\) acc ACC77) Tj"),
+            kind == Kind::Label,
+            "{kind:?}"
+        );
+        assert_eq!(
+            text.contains("(Bring this slip and your identity card) Tj"),
+            kind == Kind::Slip
+        );
+    }
     env.stop().await;
 }
