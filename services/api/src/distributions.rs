@@ -22,7 +22,7 @@ use mediadist_domain::roles::Action;
 use mediadist_domain::{ReasonCode, Reference, Status};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sqlx::{Postgres, QueryBuilder, Row};
+use sqlx::Row;
 
 type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
 type Body = Result<Bytes, BytesRejection>;
@@ -147,17 +147,12 @@ async fn list_of(
     let (count, rows) = if nothing || lq.as_of.is_none() {
         (0, Vec::new())
     } else {
-        // Only a search looks at the patient; without one the count needs no join.
-        let mut cq: QueryBuilder<Postgres> = QueryBuilder::new(if lq.search.is_some() {
-            "SELECT count(*) FROM media_distributions d JOIN patients p ON p.id = d.patient_id"
-        } else {
-            "SELECT count(*) FROM media_distributions d"
-        });
-        lq.push_where(&mut cq);
-        let count: i64 = cq.build_query_scalar().fetch_one(&state.pool).await?;
-        let mut q: QueryBuilder<Postgres> = QueryBuilder::new(shape::LIST_SELECT);
-        lq.push_where(&mut q);
-        lq.push_order_and_page(&mut q);
+        let count: i64 = lq
+            .count_query()
+            .build_query_scalar()
+            .fetch_one(&state.pool)
+            .await?;
+        let mut q = lq.page_query();
         (count, q.build().fetch_all(&state.pool).await?)
     };
     if lq.page > 1 && rows.is_empty() {

@@ -8,6 +8,11 @@ use mediadist_domain::{MediaType, Mykad, Reference, Status, Urgency};
 use sqlx::{Postgres, QueryBuilder};
 
 pub const DEFAULT_PAGE_SIZE: i64 = 25;
+
+/// A collector's document number as searched: the passport number without
+/// its country, any other number as stored; the expression of the index
+/// `media_distributions_document` (migration 0004).
+const DOCUMENT_NUMBER: &str = "upper(CASE WHEN collected_by_doc_type = 'PASSPORT' THEN split_part(collected_by_ic, ':', 2) ELSE collected_by_ic END)";
 pub const MAX_PAGE_SIZE: i64 = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +91,17 @@ fn ordering_column(name: &str) -> Option<&'static str> {
         "id" => "d.id",
         _ => return None,
     })
+}
+
+/// Not-yet-collected rows sort last either way; the NOT NULL columns keep
+/// the plain order so the `(request_date, id)` index serves it.
+fn order_suffix(col: &str, desc: bool) -> &'static str {
+    match (col == "d.collection_datetime", desc) {
+        (true, true) => " DESC NULLS LAST, ",
+        (true, false) => " ASC NULLS LAST, ",
+        (false, true) => " DESC, ",
+        (false, false) => " ASC, ",
+    }
 }
 
 impl ListQuery {
@@ -227,6 +243,9 @@ impl ListQuery {
                 .push(" AS date) + 1");
         }
         if let Some(s) = &self.search {
+            // Each way to match is its own indexed lookup of ids (trigram
+            // indexes for the texts, btree for numbers), united: an OR
+            // across tables would scan every row.
             let escaped = s
                 .replace('\\', "\\\\")
                 .replace('%', "\\%")
@@ -234,47 +253,74 @@ impl ListQuery {
             let pattern = format!("%{escaped}%");
             // DICOM writes names with ^ between the parts.
             let dicom = pattern.replace(' ', "^");
-            q.push(" AND (p.name ILIKE ").push_bind(pattern.clone());
+            let mykad = Mykad::parse(s, "search")
+                .ok()
+                .map(|m| m.digits().to_string());
+            q.push(" AND d.id IN (SELECT d2.id FROM media_distributions d2 WHERE d2.patient_id IN (SELECT p.id FROM patients p WHERE p.name ILIKE ")
+                .push_bind(pattern.clone());
             q.push(" OR p.name ILIKE ").push_bind(dicom);
             q.push(" OR p.mrn ILIKE ").push_bind(pattern.clone());
-            q.push(" OR d.collected_by ILIKE ")
+            if let Some(digits) = &mykad {
+                // Identity numbers match whole, never in part.
+                q.push(" OR p.ic = ").push_bind(digits.clone());
+            }
+            q.push(") UNION ALL SELECT id FROM media_distributions WHERE collected_by ILIKE ")
                 .push_bind(pattern.clone());
-            q.push(" OR d.comments ILIKE ").push_bind(pattern);
+            q.push(" UNION ALL SELECT id FROM media_distributions WHERE comments ILIKE ")
+                .push_bind(pattern);
             if let Ok(r) = Reference::parse(s, "search") {
-                q.push(" OR d.id = ").push_bind(r.id());
+                q.push(" UNION ALL SELECT ").push_bind(r.id());
             }
-            // Identity numbers match whole, never in part.
-            if let Ok(m) = Mykad::parse(s, "search") {
-                let digits = m.digits().to_string();
-                q.push(" OR d.collected_by_ic = ").push_bind(digits.clone());
-                q.push(" OR p.ic = ").push_bind(digits);
-            }
-            let upper: String = s
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .collect::<String>()
-                .to_uppercase();
-            q.push(" OR (d.collected_by_doc_type = 'PASSPORT' AND split_part(d.collected_by_ic, ':', 2) = ")
-                .push_bind(upper.clone())
+            let number = mykad.unwrap_or_else(|| {
+                s.chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect::<String>()
+                    .to_uppercase()
+            });
+            q.push(" UNION ALL SELECT id FROM media_distributions WHERE collected_by_ic IS NOT NULL AND ")
+                .push(DOCUMENT_NUMBER)
+                .push(" = ")
+                .push_bind(number)
                 .push(")");
-            q.push(" OR (d.collected_by_doc_type = 'OTHER' AND upper(d.collected_by_ic) = ")
-                .push_bind(upper)
-                .push("))");
         }
         if let Some(a) = self.as_of {
             q.push(" AND d.id <= ").push_bind(a);
         }
     }
 
+    /// `SELECT count(*)` of the rows these filters keep.
+    pub fn count_query(&self) -> QueryBuilder<'static, Postgres> {
+        let mut q = QueryBuilder::new("SELECT count(*) FROM media_distributions d");
+        self.push_where(&mut q);
+        q
+    }
+
+    /// One page of list items: the page's ids first (an index walk that
+    /// stops after the page), then the joins and study summaries for them.
+    pub fn page_query(&self) -> QueryBuilder<'static, Postgres> {
+        let mut q = QueryBuilder::new("WITH page AS (SELECT d.id FROM media_distributions d");
+        self.push_where(&mut q);
+        self.push_order_and_page(&mut q);
+        q.push(") ");
+        q.push(crate::shape::LIST_SELECT);
+        self.push_order(&mut q);
+        q
+    }
+
+    fn push_order(&self, q: &mut QueryBuilder<'_, Postgres>) {
+        q.push(" ORDER BY ");
+        for (col, desc) in &self.ordering {
+            q.push(col).push(order_suffix(col, *desc));
+        }
+        let first_desc = self.ordering.first().map(|o| o.1).unwrap_or(true);
+        q.push(if first_desc { "d.id DESC" } else { "d.id ASC" });
+    }
+
     /// Appends ` ORDER BY ... LIMIT ... OFFSET ...`.
     pub fn push_order_and_page(&self, q: &mut QueryBuilder<'_, Postgres>) {
         q.push(" ORDER BY ");
         for (col, desc) in &self.ordering {
-            q.push(col).push(if *desc {
-                " DESC NULLS LAST, "
-            } else {
-                " ASC NULLS LAST, "
-            });
+            q.push(col).push(order_suffix(col, *desc));
         }
         let first_desc = self.ordering.first().map(|o| o.1).unwrap_or(true);
         q.push(if first_desc { "d.id DESC" } else { "d.id ASC" });

@@ -9,14 +9,15 @@ use serde_json::{json, Value};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 
-/// The columns a list item needs; `WHERE`, `ORDER BY` and `LIMIT` follow.
+/// The columns a list item needs, for the ids in `page` (see `ListQuery::page_query`).
 pub const LIST_SELECT: &str = "SELECT d.id, d.request_date, d.media_type, d.quantity, d.status, d.urgency,
     d.collected_by, d.collected_by_ic, d.collected_by_doc_type, d.collected_by_doc_kind,
     d.relationship_to_patient, d.collection_datetime, d.cancellation_reason, d.comments,
     p.name AS patient_name, p.mrn AS patient_mrn,
     pr.full_name AS prepared_by_name, ho.full_name AS handed_over_by_name,
     st.study_count, st.min_date, st.max_date, st.accessions, st.descriptions
-  FROM media_distributions d
+  FROM page
+  JOIN media_distributions d ON d.id = page.id
   JOIN patients p ON p.id = d.patient_id
   LEFT JOIN staff pr ON pr.id = d.prepared_by_id
   LEFT JOIN staff ho ON ho.id = d.handed_over_by_id
