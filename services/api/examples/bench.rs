@@ -25,6 +25,10 @@ struct Args {
     patients: Option<i64>,
     #[arg(long, default_value_t = 200)]
     iterations: usize,
+    /// The caller's role: ADMIN and RECEPTION see identity numbers whole, so
+    /// each of their list reads also writes a row to api_reads.
+    #[arg(long, default_value = "CLERK")]
+    role: String,
     /// Keep the database (named md_api_bench) for another run.
     #[arg(long)]
     keep: bool,
@@ -139,7 +143,7 @@ async fn main() -> anyhow::Result<()> {
             .await?;
     }
     let fresh = seeded == 0;
-    let pool = db::connect_and_migrate(&config.database_url, 8).await?;
+    let pool = mediadist_api::connect_pool(&config.database_url, 8).await?;
     if fresh {
         let t = Instant::now();
         seed(&pool, n, m).await?;
@@ -148,6 +152,12 @@ async fn main() -> anyhow::Result<()> {
             t.elapsed().as_secs_f64()
         );
     }
+    let role =
+        mediadist_domain::Role::parse(&args.role, "role").map_err(|e| anyhow::anyhow!("{e}"))?;
+    sqlx::query("UPDATE staff SET role = $1 WHERE username = 'admin1'")
+        .bind(role.as_str())
+        .execute(&pool)
+        .await?;
     let router = mediadist_api::router(AppState::new(
         config.clone(),
         pool.clone(),
@@ -164,6 +174,12 @@ async fn main() -> anyhow::Result<()> {
         .as_str()
         .unwrap_or_default()
         .to_string();
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM media_distributions")
+        .fetch_one(&pool)
+        .await?;
+    let m: i64 = sqlx::query_scalar("SELECT count(*) FROM patients")
+        .fetch_one(&pool)
+        .await?;
     let name = format!("Patient{}", m / 2);
     let scenarios: Vec<(&str, String)> = vec![
         ("list", String::new()),
@@ -178,8 +194,9 @@ async fn main() -> anyhow::Result<()> {
         ("search MRN", format!("search=B{}", m / 4)),
     ];
     println!(
-        "{n} distributions, {m} patients, {} runs each (ms)",
-        args.iterations
+        "{rows} distributions, {m} patients, {} runs each as {} (ms)",
+        args.iterations,
+        role.as_str()
     );
     println!(
         "{:<22} {:>9} {:>9} {:>9} {:>9} {:>7}",

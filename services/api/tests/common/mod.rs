@@ -83,7 +83,7 @@ impl TestApi {
         );
         config.namespace = format!("a{suffix}");
         config.slip_key = mediadist_domain::SlipKey::new(format!("test-key-{suffix}").as_bytes());
-        let pool = db::connect_and_migrate(&config.database_url, 4)
+        let pool = mediadist_api::connect_pool(&config.database_url, 4)
             .await
             .expect("database");
         let (trigger, shutdown) = Shutdown::new();
