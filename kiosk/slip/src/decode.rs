@@ -12,6 +12,7 @@
 //! 2. binarised against a local mean (an integral image, window about 1/8
 //!    of the short side, margin from the 2nd-98th percentile contrast) —
 //!    uneven light, low contrast, blur;
+//!    then again with a much finer margin (a faint slip on a contrasty table);
 //! 3. half size (a box filter averages JPEG blocks and noise away);
 //! 4. double size (small codes; rqrr needs a few pixels per module);
 //! 5. the full-resolution original, when step 1 had reduced it.
@@ -192,6 +193,9 @@ pub fn decode_luma_step(
     );
     // 2. Binarised against the local mean.
     attempt_binary!(outcome, Step::Binarised, binarise_local(base));
+    // A faint slip on a contrasty background: a margin from the whole
+    // image's contrast hides it, so try a much finer one.
+    attempt_binary!(outcome, Step::Binarised, binarise_local_with(base, 48));
     // 3. Half size.
     if base.width().min(base.height()) >= 200 {
         let half = reduce(base, 2);
@@ -267,6 +271,11 @@ fn enlarge2(img: &GrayImage) -> GrayImage {
 /// ink when it is darker than the local mean by a margin that scales with
 /// the image's overall contrast, so flat paper noise stays white.
 fn binarise_local(img: &GrayImage) -> GrayImage {
+    binarise_local_with(img, 12)
+}
+
+/// [`binarise_local`] with the margin at 1/`divisor` of the image's contrast.
+fn binarise_local_with(img: &GrayImage, divisor: i64) -> GrayImage {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let src = img.as_raw();
     // Contrast from the 2nd and 98th percentiles.
@@ -287,7 +296,7 @@ fn binarise_local(img: &GrayImage) -> GrayImage {
         255
     };
     let (lo, hi) = (percentile(2), percentile(98));
-    let margin = ((hi - lo) / 12).max(2);
+    let margin = ((hi - lo) / divisor).max(2);
 
     let mut integral = vec![0u64; (w + 1) * (h + 1)];
     for y in 0..h {
