@@ -4,6 +4,7 @@
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use mediadist_domain::Reference;
+use mediadist_kiosk::reprint;
 use mediadist_kiosk::slip::{make_document, Format, Kind, Paper};
 use mediadist_kiosk::station::{Mode, Station};
 use mediadist_platform::client::CommandClient;
@@ -40,6 +41,13 @@ enum Command {
         /// The envelope label (lists the studies) instead of the patient's slip.
         #[arg(long)]
         label: bool,
+        /// A replacement for a lost slip: a new code is issued first and the
+        /// old slip stops working. Needs --by.
+        #[arg(long, requires = "by")]
+        reprint: bool,
+        /// The staff username the reprint is recorded for (clerk, reception or admin).
+        #[arg(long, value_name = "USERNAME")]
+        by: Option<String>,
     },
     /// Print the slip code in a photo or scan of a slip (PNG or JPEG).
     ///
@@ -58,15 +66,27 @@ enum Command {
     /// prepare: a REQUESTED slip starts preparation; a PREPARING slip asks for
     /// the shelf and marks it READY. handover: shows whose media it is, asks
     /// for the collector's document, name and relationship, and records the
-    /// collection. Type a reference (MD-000042) when a slip will not scan;
-    /// `quit` or end of input closes the station.
+    /// collection. Operators sign in with their username and PIN (`mediadist
+    /// staff pin`) and every step is recorded for them; `logout` signs out.
+    /// Type a reference (MD-000042) when a slip will not scan, `find <name or
+    /// MRN>` when it is lost; `quit` or end of input closes the station.
     #[command(after_help = ENV_HELP)]
     Station {
         #[arg(long, value_enum)]
         mode: ModeArg,
-        /// The staff username the steps are recorded for.
-        #[arg(long)]
-        operator: String,
+        /// Minutes without a scan before the operator is signed out.
+        #[arg(long, default_value_t = 10)]
+        idle_minutes: u64,
+        /// Handover: write a receipt after each recorded handover, into this
+        /// folder (or to a printer device such as /dev/usb/lp0 for escpos).
+        #[arg(long, value_name = "DIR_OR_DEVICE")]
+        receipts: Option<PathBuf>,
+        /// The receipts' format.
+        #[arg(long, value_enum, default_value = "png")]
+        receipt_format: FormatArg,
+        /// The receipts' paper roll width in millimetres (png and escpos).
+        #[arg(long, value_enum, default_value = "80")]
+        paper: PaperArg,
         /// Seconds to wait for a worker's answer.
         #[arg(long, default_value_t = 10)]
         timeout: u64,
@@ -86,6 +106,25 @@ enum FormatArg {
     Png,
     Pdf,
     Escpos,
+}
+
+impl From<PaperArg> for Paper {
+    fn from(p: PaperArg) -> Paper {
+        match p {
+            PaperArg::Mm58 => Paper::Mm58,
+            PaperArg::Mm80 => Paper::Mm80,
+        }
+    }
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Png => Format::Png,
+            FormatArg::Pdf => Format::Pdf,
+            FormatArg::Escpos => Format::EscPos,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -137,23 +176,27 @@ async fn run(args: Args) -> anyhow::Result<()> {
             format,
             paper,
             label,
+            reprint,
+            by,
         } => {
             let reference = Reference::parse(&reference, "reference")
-                .map_err(|e| anyhow::anyhow!("{}", e.reason))?;
+                .map_err(|e| anyhow::anyhow!("REF {}", e.reason))?;
             let cfg = Config::from_env()?;
             telemetry::init(cfg.json_logs);
             let pool = db::connect(&cfg.database_url, 1)
                 .await
                 .context("connecting to the database")?;
-            let paper = match paper {
-                PaperArg::Mm58 => Paper::Mm58,
-                PaperArg::Mm80 => Paper::Mm80,
-            };
-            let format = match format {
-                FormatArg::Png => Format::Png,
-                FormatArg::Pdf => Format::Pdf,
-                FormatArg::Escpos => Format::EscPos,
-            };
+            if let (true, Some(by)) = (reprint, by) {
+                let client = CommandClient::connect(&cfg, "kiosk/reprint")
+                    .await
+                    .context("connecting to the message broker")?;
+                let reissued =
+                    reprint::reissue(&client, reference, &by, std::time::Duration::from_secs(10))
+                        .await;
+                client.close().await;
+                reissued?;
+            }
+            let (paper, format) = (Paper::from(paper), Format::from(format));
             let kind = if label { Kind::Label } else { Kind::Slip };
             let (bytes, _token) =
                 make_document(&pool, &cfg, reference, kind, format, paper).await?;
@@ -163,7 +206,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::Station {
             mode,
-            operator,
+            idle_minutes,
+            receipts,
+            receipt_format,
+            paper,
             timeout,
         } => {
             let mode = match mode {
@@ -180,10 +226,22 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 .context("connecting to the message broker")?;
             let input = tokio::io::BufReader::new(tokio::io::stdin());
             let mut out = std::io::stdout();
-            let result = Station::new(&cfg, &pool, &client, mode, &operator)
+            let mut station = Station::new(&cfg, &pool, &client, mode, "")
                 .with_reply_timeout(std::time::Duration::from_secs(timeout.max(1)))
-                .run(input, &mut out)
-                .await;
+                .with_pin_sign_in(std::time::Duration::from_secs(idle_minutes.max(1) * 60));
+            if let Some(target) = receipts {
+                station = station.with_receipts(mediadist_kiosk::receipt::ReceiptOutput {
+                    target,
+                    format: receipt_format.into(),
+                    paper: paper.into(),
+                });
+            }
+            // Reception sees the live READY board between scans.
+            if mode == Mode::Handover {
+                let id = format!("{}-kiosk-{}", cfg.namespace, std::process::id());
+                station = station.with_board(mediadist_kiosk::board::follow(&cfg, &id)?);
+            }
+            let result = station.run(input, &mut out).await;
             client.close().await;
             result?;
             Ok(())

@@ -197,7 +197,7 @@ async fn kiosk_slip_writes_a_png_that_kiosk_decode_reads() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8(out.stderr).unwrap(),
-        "kiosk: 'MD-12x' is not a reference like MD-000042\n"
+        "kiosk: REF is not a reference like MD-000042\n"
     );
 
     std::fs::remove_dir_all(&dir).ok();
