@@ -7,7 +7,8 @@
 //! entry; anything else must verify as a slip token signed with
 //! `cfg.slip_key`, or it is refused without sending anything. A blank line
 //! is ignored; `quit` or the end of input closes the station. `find <name or
-//! MRN>` lists open requests (masked) for a patient who lost the slip.
+//! MRN>` lists open requests (masked) for a patient who lost the slip;
+//! `image <file>` reads the slip's code from a photo or scan of it.
 //!
 //! Output lines the operator (and tests) rely on:
 //!
@@ -304,6 +305,17 @@ impl<'a> Station<'a> {
                 self.find(text, &mut s).await?;
                 continue;
             }
+            // A photo or scan of the slip, when the hand scanner cannot read it.
+            let line = match image_path(&line) {
+                Some(path) => match read_slip_image(&self.cfg.slip_key, path).await {
+                    Ok(token) => token,
+                    Err(why) => {
+                        s.report(Outcome::Refused(why))?;
+                        continue;
+                    }
+                },
+                None => line,
+            };
             let outcome = self.scan(&line, &mut s).await?;
             let ended = matches!(outcome, Outcome::InputEnded);
             s.report(outcome)?;
@@ -910,6 +922,34 @@ fn minutes_or_seconds(d: Duration) -> String {
         s if s >= 60 && s % 60 == 0 => format!("{} min", s / 60),
         s => format!("{s} s"),
     }
+}
+
+/// `image <file>` (any case): read the slip's code from a photo or scan.
+fn image_path(line: &str) -> Option<&str> {
+    let (word, rest) = line.split_once(char::is_whitespace)?;
+    (word.eq_ignore_ascii_case("image") && !rest.trim().is_empty()).then(|| rest.trim())
+}
+
+/// The slip code in an image file; only a code signed with our key counts,
+/// so a misread is "could not read", never someone else's request.
+async fn read_slip_image(key: &SlipKey, path: &str) -> Result<String, String> {
+    let could_not = |why: String| {
+        Rejection::new(
+            ReasonCode::TokenInvalid,
+            format!("could not read a slip code from the image: {why}"),
+        )
+        .to_string()
+    };
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|e| could_not(e.to_string()))?;
+    let key = key.clone();
+    tokio::task::spawn_blocking(move || {
+        mediadist_slip::decode_with(&bytes, |s| key.verify(s).is_ok()).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| could_not(e.to_string()))?
+    .map_err(could_not)
 }
 
 /// `find <name or MRN>` (any case) asks for the lost-slip search.

@@ -737,3 +737,58 @@ async fn operators_sign_in_with_a_pin_and_are_signed_out_when_idle() {
     assert_eq!(out.lines(), expected);
     env.stop().await;
 }
+
+#[tokio::test]
+async fn a_photo_of_the_slip_can_stand_in_for_a_scan() {
+    let env = TestEnv::start().await;
+    let requested = env.distribution("REQUESTED", None, 1).await;
+    let dir = std::env::temp_dir().join(format!("md-station-image-{}", env.cfg.namespace));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (png, _) = mediadist_kiosk::slip::make_slip(
+        &env.pool,
+        &env.cfg,
+        Reference::from_id(requested),
+        mediadist_kiosk::slip::Paper::Mm58,
+    )
+    .await
+    .expect("slip");
+    let ours = dir.join("slip.png");
+    std::fs::write(&ours, png).unwrap();
+    // The same request's slip signed with another site's key.
+    let mut other = env.cfg.clone();
+    other.slip_key = SlipKey::new(b"another hospital");
+    let (png, _) = mediadist_kiosk::slip::make_slip(
+        &env.pool,
+        &other,
+        Reference::from_id(requested),
+        mediadist_kiosk::slip::Paper::Mm58,
+    )
+    .await
+    .expect("slip");
+    let foreign = dir.join("foreign.png");
+    std::fs::write(&foreign, png).unwrap();
+
+    let input = format!(
+        "image {}\nIMAGE {}\nimage {}\n",
+        ours.display(),
+        foreign.display(),
+        dir.join("missing.png").display()
+    );
+    let (result, out) = env.station(Mode::Handover, "desk1", input).await;
+    assert_eq!(result.unwrap(), summary(0, 3, 0));
+    assert_eq!(
+        out[2..7],
+        block(requested, "-", "REQUESTED")[..],
+        "{out:#?}"
+    );
+    let refusals: Vec<&String> = out.iter().filter(|l| l.starts_with("REFUSED")).collect();
+    assert!(refusals[0].starts_with("REFUSED: NOT_READY"), "{out:#?}");
+    for r in &refusals[1..] {
+        assert!(
+            r.starts_with("REFUSED: TOKEN_INVALID: could not read a slip code from the image"),
+            "{out:#?}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    env.stop().await;
+}
