@@ -22,6 +22,9 @@ pub enum Event {
     Collected {
         collector: Collector,
         slip_presented: bool,
+        /// The site's rule when it was decided: did anyone but the patient
+        /// need an authority letter? Recorded so the audit shows which rule applied.
+        authority_required_for_others: bool,
     },
     Cancelled {
         reason: String,
@@ -129,11 +132,13 @@ impl Event {
             Event::Collected {
                 collector,
                 slip_presented,
+                authority_required_for_others,
             } => serde_json::json!({
                 "relationship": collector.relationship,
                 "document_type": collector.document.type_code(),
                 "document_masked": collector.document.masked(),
                 "slip_presented": slip_presented,
+                "authority_required_for_others": authority_required_for_others,
             }),
             Event::Cancelled { reason } => serde_json::json!({ "reason": reason }),
             Event::SlipReissued { slip_version } => {
@@ -180,6 +185,7 @@ mod tests {
                 authority_reference: Some("CONSENT-1".into()),
             },
             slip_presented: true,
+            authority_required_for_others: true,
         };
         let ctx = EventContext {
             distribution_id: 5,
@@ -194,6 +200,7 @@ mod tests {
         assert_eq!(p["status"], "COLLECTED");
         assert_eq!(p["previous_status"], "READY");
         assert_eq!(p["document_masked"], "******-**-1235");
+        assert_eq!(p["authority_required_for_others"], true);
         let text = p.to_string();
         assert!(
             !text.contains("900101011235") && !text.contains("Synthetic"),

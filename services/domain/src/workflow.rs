@@ -149,6 +149,7 @@ pub fn decide(
             Event::Collected {
                 collector: collector.clone(),
                 slip_presented: *slip_presented,
+                authority_required_for_others: policy.authority_required_for_others,
             }
         }
         (Status::Requested | Status::Preparing, Command::Handover { .. }) => {

@@ -360,6 +360,7 @@ pub async fn record(
         Event::Collected {
             collector,
             slip_presented,
+            authority_required_for_others,
         } => {
             let doc_kind = match &collector.document {
                 IdentityDocument::Other { kind, .. } => Some(kind.clone()),
@@ -393,6 +394,7 @@ pub async fn record(
                     "document_masked": collector.document.masked(),
                     "authority_reference": collector.authority_reference,
                     "slip_presented": slip_presented,
+                    "authority_required_for_others": authority_required_for_others,
                 }),
             )
         }

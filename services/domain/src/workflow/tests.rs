@@ -278,7 +278,15 @@ fn others_need_an_authority_letter_unless_policy_says_otherwise() {
     let lenient = HandoverPolicy {
         authority_required_for_others: false,
     };
-    assert!(decide(&state(Status::Ready), &handover(son), &admin(), &lenient).is_ok());
+    // The rule that applied travels with the event into the audit trail.
+    let events = decide(&state(Status::Ready), &handover(son), &admin(), &lenient).unwrap();
+    assert!(matches!(
+        events[0],
+        Event::Collected {
+            authority_required_for_others: false,
+            ..
+        }
+    ));
     let with_letter = collector(
         Relationship::Child,
         "900101-01-1235",
