@@ -54,12 +54,13 @@ async fn seed(pool: &PgPool, n: i64, m: i64) -> anyhow::Result<()> {
     .bind(m)
     .execute(pool)
     .await?;
-    // One in twenty of each open status, most collected; five media types per patient.
+    // One in twenty of each open status, most collected; each patient has its five
+    // distributions on five media types, and neighbouring rows differ.
     sqlx::query(
         "INSERT INTO media_distributions (patient_id, request_date, media_type, quantity, status, urgency, requester_type,
             requested_by_id, prepared_by_id, storage_location, ready_at, collected_by, collected_by_doc_type, collected_by_ic,
             relationship_to_patient, collection_datetime, handed_over_by_id, cancellation_reason, comments)
-         SELECT p, rd, (ARRAY['CD','DVD','XRAY_FILM','USB','DIGITAL_COPY'])[1 + ((g - 1) / $2) % 5], 1, st,
+         SELECT p, rd, (ARRAY['CD','DVD','XRAY_FILM','USB','DIGITAL_COPY'])[1 + ((g - 1) / $2 + (g - 1) % $2) % 5], 1, st,
             (ARRAY['NORMAL','NORMAL','URGENT','STAT'])[1 + g % 4], 'PATIENT', 1,
             CASE WHEN st <> 'REQUESTED' THEN 1 END,
             CASE WHEN st IN ('READY', 'COLLECTED') THEN 'Shelf ' || (g % 40) END,
