@@ -274,6 +274,9 @@ impl<'a> Station<'a> {
                     continue;
                 }
                 Next::Idle => {
+                    // Whatever the last operator half typed is not the next one's.
+                    s.partial.clear();
+                    s.started = false;
                     s.say(&format!(
                         "SIGNED OUT: {} after {} without a scan.",
                         s.operator,
