@@ -112,10 +112,9 @@ impl Caller {
             .map_err(|r| Problem::forbidden(r.message))
     }
 
-    /// Roles whose work needs identity numbers in full (the desk checks the
-    /// card; admins answer disclosure questions). Everyone else sees them masked.
+    /// See [`mediadist_domain::roles::sees_full_identity`].
     pub fn sees_full_identity(&self) -> bool {
-        matches!(self.role, Role::Admin | Role::Reception)
+        mediadist_domain::roles::sees_full_identity(self.role)
     }
 }
 

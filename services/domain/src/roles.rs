@@ -30,6 +30,12 @@ impl Action {
     }
 }
 
+/// Roles whose work needs identity numbers in full: the desk checks the
+/// card, admins answer disclosure questions. Everyone else sees them masked.
+pub fn sees_full_identity(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::Reception)
+}
+
 /// Clerks request (and correct or reprint what they requested),
 /// radiographers prepare, reception hands over (and reprints a lost slip),
 /// admins cancel, delete and may do everything.
@@ -81,17 +87,36 @@ mod tests {
     #[test]
     fn matrix() {
         use Action::*;
-        let all = [Request, StartPreparing, MarkReady, Handover, Cancel];
+        let all = [
+            Request,
+            StartPreparing,
+            MarkReady,
+            Handover,
+            Cancel,
+            Reprint,
+            Update,
+            Delete,
+        ];
         let allowed = |r| {
             all.iter()
                 .copied()
                 .filter(|a| may(r, *a))
                 .collect::<Vec<_>>()
         };
-        assert_eq!(allowed(Role::Clerk), vec![Request]);
+        assert_eq!(allowed(Role::Clerk), vec![Request, Reprint, Update]);
         assert_eq!(allowed(Role::Radiographer), vec![StartPreparing, MarkReady]);
-        assert_eq!(allowed(Role::Reception), vec![Handover]);
+        assert_eq!(allowed(Role::Reception), vec![Handover, Reprint]);
         assert_eq!(allowed(Role::Admin), all.to_vec());
+        let full: Vec<Role> = [
+            Role::Clerk,
+            Role::Radiographer,
+            Role::Reception,
+            Role::Admin,
+        ]
+        .into_iter()
+        .filter(|r| sees_full_identity(*r))
+        .collect();
+        assert_eq!(full, vec![Role::Reception, Role::Admin]);
     }
 
     #[test]
