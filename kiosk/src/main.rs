@@ -67,7 +67,7 @@ enum Command {
     /// the shelf and marks it READY. handover: shows whose media it is, asks
     /// for the collector's document, name and relationship, and records the
     /// collection. Operators sign in with their username and PIN (`mediadist
-    /// staff pin`) and every step is recorded for them; `logout` signs out.
+    /// staff add --pin`) and every step is recorded for them; `logout` signs out.
     /// Type a reference (MD-000042) when a slip will not scan, `find <name or
     /// MRN>` when it is lost; `quit` or end of input closes the station.
     #[command(after_help = ENV_HELP)]
@@ -229,6 +229,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
             let mut station = Station::new(&cfg, &pool, &client, mode, "")
                 .with_reply_timeout(std::time::Duration::from_secs(timeout.max(1)))
                 .with_pin_sign_in(std::time::Duration::from_secs(idle_minutes.max(1) * 60));
+            // At a real keyboard the PIN is typed without echo.
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                station = station.with_hidden_pin();
+            }
             if let Some(target) = receipts {
                 station = station.with_receipts(mediadist_kiosk::receipt::ReceiptOutput {
                     target,

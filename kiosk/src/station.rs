@@ -137,6 +137,7 @@ pub struct Station<'a> {
     /// With PIN sign-in: how long without input before the operator is signed out.
     idle_sign_out: Option<Duration>,
     receipts: Option<ReceiptOutput>,
+    hide_pin: bool,
 }
 
 /// Runs a station with the default reply timeout; see [`Station::run`].
@@ -178,7 +179,15 @@ impl<'a> Station<'a> {
             board: None,
             idle_sign_out: None,
             receipts: None,
+            hide_pin: false,
         }
+    }
+
+    /// Turns the terminal's echo off while the PIN is typed (`stty`, on the
+    /// controlling terminal): for a station whose input is a real keyboard.
+    pub fn with_hidden_pin(mut self) -> Self {
+        self.hide_pin = true;
+        self
     }
 
     /// Writes a receipt after each recorded handover.
@@ -358,7 +367,16 @@ impl<'a> Station<'a> {
             if username.is_empty() {
                 continue;
             }
-            let Some(pin) = s.ask(PIN_PROMPT).await? else {
+            let pin = if self.hide_pin {
+                terminal_echo(false);
+                let pin = s.ask(PIN_PROMPT).await;
+                terminal_echo(true);
+                s.say("")?;
+                pin?
+            } else {
+                s.ask(PIN_PROMPT).await?
+            };
+            let Some(pin) = pin else {
                 return Ok(false);
             };
             let signed_in = match self.pool.acquire().await {
@@ -918,6 +936,18 @@ impl<R: AsyncBufRead + Unpin, W: Write> Session<'_, R, W> {
             }
         }
     }
+}
+
+/// Echo on or off on the controlling terminal; best effort (no terminal, no
+/// stty: the PIN shows, the station still works).
+fn terminal_echo(on: bool) {
+    let Ok(tty) = std::fs::File::open("/dev/tty") else {
+        return;
+    };
+    let _ = std::process::Command::new("stty")
+        .arg(if on { "echo" } else { "-echo" })
+        .stdin(tty)
+        .status();
 }
 
 fn minutes_or_seconds(d: Duration) -> String {

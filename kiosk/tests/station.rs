@@ -705,7 +705,7 @@ async fn operators_sign_in_with_a_pin_and_are_signed_out_when_idle() {
     };
     let (result, ()) = tokio::join!(station, script);
     assert_eq!(result.expect("station"), summary(0, 0, 0));
-    let wrong = "SIGN-IN REFUSED: UNKNOWN_STAFF: wrong username or PIN (ask an admin to set a PIN: mediadist staff pin)";
+    let wrong = "SIGN-IN REFUSED: UNKNOWN_STAFF: wrong username or PIN (an admin sets PINs with: mediadist staff add --pin)";
     let signed_in = "SIGNED IN: desk1 (RECEPTION). Type logout to sign out.";
     let expected = s(&[
         "HANDOVER station. Sign in with your username and PIN; type quit to end.",

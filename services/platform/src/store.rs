@@ -63,7 +63,7 @@ pub async fn sign_in_with_pin(
     if !ok {
         return Ok(Err(Rejection::new(
             ReasonCode::UnknownStaff,
-            "wrong username or PIN (ask an admin to set a PIN: mediadist staff pin)",
+            "wrong username or PIN (an admin sets PINs with: mediadist staff add --pin)",
         )));
     }
     load_staff(conn, username).await
