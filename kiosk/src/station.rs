@@ -49,6 +49,8 @@ use tokio::sync::watch;
 pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longer input lines are cut here (a scanner never sends this much).
 pub const MAX_LINE_BYTES: usize = 1024;
+/// How often a wrong answer is asked again before the handover is refused.
+pub const ATTEMPTS: u32 = 3;
 /// At most this many requests answer a search.
 pub const FIND_LIMIT: i64 = 10;
 /// Printed whenever the station waits for the next slip.
@@ -586,53 +588,90 @@ impl<'a> Station<'a> {
                 }
             };
         }
-        // Answers that decide which questions follow are checked at once;
-        // the rest by the domain's validation below. Refusals never echo
-        // what was typed: it may be someone's IC number.
-        let kind = match ask!(DOCUMENT_TYPE_PROMPT).to_ascii_uppercase().as_str() {
-            "MYKAD" | "IC" | "NRIC" => "MYKAD",
-            "PASSPORT" => "PASSPORT",
-            "OTHER" => "OTHER",
-            _ => {
-                return Ok(invalid(
+        // Each answer is checked as it is typed; a wrong one is asked again
+        // (ATTEMPTS in all) instead of throwing the whole handover away.
+        // Refusals never echo what was typed: it may be someone's IC number.
+        macro_rules! ask_valid {
+            ($prompt:expr, $check:expr) => {{
+                let mut tries = 0;
+                loop {
+                    let answer = ask!($prompt);
+                    match $check(answer.as_str()) {
+                        Ok(v) => break v,
+                        Err(e) => {
+                            let e: FieldError = e;
+                            tries += 1;
+                            if tries == ATTEMPTS {
+                                return Ok(Outcome::Refused(Rejection::from(e).to_string()));
+                            }
+                            s.say(&format!("TRY AGAIN: {}", e.reason))?;
+                        }
+                    }
+                }
+            }};
+        }
+        let kind = ask_valid!(
+            DOCUMENT_TYPE_PROMPT,
+            |a: &str| match a.to_ascii_uppercase().as_str() {
+                "MYKAD" | "IC" | "NRIC" => Ok("MYKAD"),
+                "PASSPORT" => Ok("PASSPORT"),
+                "OTHER" => Ok("OTHER"),
+                _ => Err(FieldError::new(
                     "collector.document.type",
                     "answer MYKAD, PASSPORT or OTHER",
-                ))
+                )),
             }
-        };
+        );
         let country = match kind {
             "PASSPORT" => Some(ask!(COUNTRY_PROMPT)),
             _ => None,
         };
         let description = match kind {
-            "OTHER" => Some(ask!(DOCUMENT_DESCRIPTION_PROMPT)),
+            "OTHER" => Some(ask_valid!(DOCUMENT_DESCRIPTION_PROMPT, |a: &str| {
+                required_text(Some(a), "collector.document.description", 60).map_err(|_| {
+                    FieldError::new(
+                        "collector.document.description",
+                        "say what the document is (1 to 60 characters), e.g. police card",
+                    )
+                })
+            })),
             _ => None,
         };
-        let document = DocumentInput {
-            kind: kind.to_string(),
-            number: ask!(DOCUMENT_NUMBER_PROMPT),
-            country,
-            description,
-        };
-        // A mistyped number is caught now, not after every other question.
-        if let Err(e) = IdentityDocument::parse(&document, "collector.document") {
-            return Ok(Outcome::Refused(Rejection::from(e).to_string()));
-        }
+        let document = ask_valid!(DOCUMENT_NUMBER_PROMPT, |n: &str| {
+            let d = DocumentInput {
+                kind: kind.to_string(),
+                number: n.to_string(),
+                country: country.clone(),
+                description: description.clone(),
+            };
+            IdentityDocument::parse(&d, "collector.document").map(|_| d)
+        });
         let name = ask!(COLLECTOR_NAME_PROMPT);
-        let Ok(relationship) = Relationship::parse(&ask!(RELATIONSHIP_PROMPT), "relationship")
-        else {
-            return Ok(invalid(
-                "collector.relationship",
-                "answer one of SELF, SPOUSE, PARENT, CHILD, SIBLING, GUARDIAN, REFERRAL_HOSPITAL_STAFF, OTHER",
-            ));
-        };
+        let relationship = ask_valid!(RELATIONSHIP_PROMPT, |a: &str| {
+            Relationship::parse(a, "collector.relationship").map_err(|_| {
+                FieldError::new(
+                    "collector.relationship",
+                    "answer one of SELF, SPOUSE, PARENT, CHILD, SIBLING, GUARDIAN, REFERRAL_HOSPITAL_STAFF, OTHER",
+                )
+            })
+        });
         let relationship_other = match relationship {
             Relationship::Other => Some(ask!(RELATIONSHIP_OTHER_PROMPT)),
             _ => None,
         };
-        let authority_reference = Some(ask!(AUTHORITY_PROMPT)).filter(|a| !a.is_empty());
-        let seen = ask!(DOCUMENT_SEEN_PROMPT).to_ascii_lowercase();
-        let document_seen = matches!(seen.as_str(), "y" | "yes");
+        // The patient collecting for themselves needs no letter.
+        let authority_reference = match relationship {
+            Relationship::SelfCollect => None,
+            _ => Some(ask!(AUTHORITY_PROMPT)).filter(|a| !a.is_empty()),
+        };
+        let document_seen = ask_valid!(DOCUMENT_SEEN_PROMPT, |a: &str| match a
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "y" | "yes" => Ok(true),
+            "n" | "no" => Ok(false),
+            _ => Err(FieldError::new("document_seen", "answer y or n")),
+        });
 
         let collector = CollectorData {
             name,

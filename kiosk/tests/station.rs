@@ -148,19 +148,20 @@ async fn handover_shows_the_request_and_refuses_locally_what_it_can() {
     let collected = env.distribution("COLLECTED", Some("B-1"), 1).await;
     let ready = env.distribution("READY", Some("A-3"), 1).await;
     let token = env.cfg.slip_key.sign(ready, 1).to_string();
+    // A wrong answer is asked again, up to three times in all.
     let input = format!(
         "{}\n{}\n\
-         {token}\nLICENCE\n\
-         {token}\nmykad\n8506121455\n\
-         {token}\nPASSPORT\nIDN\nB1234567\nSynthetic Friend\nCOUSIN\n\
-         {token}\nOTHER\n\n12345\n\
-         {token}\nMYKAD\n",
+         {token}\nLICENCE\nLICENCE\nLICENCE\n\
+         {token}\nmykad\n8506121455\n850612-14-5523\n{PATIENT_NAME}\nCOUSIN\nCOUSIN\nCOUSIN\n\
+         {token}\nOTHER\n\n",
         r(requested),
         env.cfg.slip_key.sign(collected, 1),
     );
     let (result, out) = env.station(Mode::Handover, "desk1", input).await;
-    assert_eq!(result.unwrap(), summary(0, 6, 1));
+    assert_eq!(result.unwrap(), summary(0, 4, 1));
     let ready_block = block(ready, "A-3", "READY");
+    let doc_type_again = "TRY AGAIN: answer MYKAD, PASSPORT or OTHER";
+    let relationship_again = "TRY AGAIN: answer one of SELF, SPOUSE, PARENT, CHILD, SIBLING, GUARDIAN, REFERRAL_HOSPITAL_STAFF, OTHER";
     let expected = lines(&[
         &s(&["HANDOVER station, operator desk1. Type quit to end.", SCAN]),
         &block(requested, "-", "REQUESTED"),
@@ -177,21 +178,26 @@ async fn handover_shows_the_request_and_refuses_locally_what_it_can() {
             SCAN.into(),
         ],
         &ready_block,
-        &s(&[DOC_TYPE, "REFUSED: INVALID_FIELD: collector.document.type: answer MYKAD, PASSPORT or OTHER", SCAN]),
-        &ready_block,
         &s(&[
             DOC_TYPE,
-            "Document number:",
-            // Checked at once, before the questions that follow it.
-            "REFUSED: INVALID_FIELD: collector.document.number: a MyKad number has 12 digits (YYMMDD-PB-###G)",
+            doc_type_again,
+            DOC_TYPE,
+            doc_type_again,
+            DOC_TYPE,
+            "REFUSED: INVALID_FIELD: collector.document.type: answer MYKAD, PASSPORT or OTHER",
             SCAN,
         ]),
         &ready_block,
         &s(&[
             DOC_TYPE,
-            "Issuing country (e.g. IDN):",
+            "Document number:",
+            "TRY AGAIN: a MyKad number has 12 digits (YYMMDD-PB-###G)",
             "Document number:",
             "Collector name:",
+            RELATIONSHIP,
+            relationship_again,
+            RELATIONSHIP,
+            relationship_again,
             RELATIONSHIP,
             "REFUSED: INVALID_FIELD: collector.relationship: answer one of SELF, SPOUSE, PARENT, CHILD, SIBLING, GUARDIAN, REFERRAL_HOSPITAL_STAFF, OTHER",
             SCAN,
@@ -200,16 +206,10 @@ async fn handover_shows_the_request_and_refuses_locally_what_it_can() {
         &s(&[
             DOC_TYPE,
             "Document description (e.g. police card):",
-            "Document number:",
-            "REFUSED: INVALID_FIELD: collector.document.description: say what the document is (1 to 60 characters), e.g. police card",
-            SCAN,
-        ]),
-        &ready_block,
-        &s(&[
-            DOC_TYPE,
-            "Document number:",
+            "TRY AGAIN: say what the document is (1 to 60 characters), e.g. police card",
+            "Document description (e.g. police card):",
             "NOT RECORDED: the input ended before the questions were answered; nothing was sent",
-            "Station closed: 0 accepted, 6 refused, 1 not recorded.",
+            "Station closed: 0 accepted, 4 refused, 1 not recorded.",
         ]),
     ]);
     assert_eq!(out, expected);
@@ -329,20 +329,20 @@ async fn handover_sends_the_collector_and_prints_only_the_masked_document() {
     let t3 = env.cfg.slip_key.sign(r3, 1).to_string();
     let t4 = env.cfg.slip_key.sign(r4, 1).to_string();
     let input = format!(
-        "{t1}\nMYKAD\n850612-14-5523\n{PATIENT_NAME}\nself\n\ny\n\
-         {}\nic\n900101141235\nSynthetic Son\nSELF\n\nY\n\
+        "{t1}\nMYKAD\n850612-14-5523\n{PATIENT_NAME}\nself\ny\n\
+         {}\nic\n900101141235\nSynthetic Son\nSELF\nY\n\
          {t3}\npassport\nidn\nb 1234567\nSynthetic Friend\nOTHER\nfamily friend\nCONSENT-7\nn\n\
          {t4}\nOTHER\npolice card\nRF-00912\nSgt Synthetic\nREFERRAL_HOSPITAL_STAFF\nHKL/RAD/118\nyes\n",
         r(r2)
     );
     let (result, out) = env.station(Mode::Handover, "desk1", input).await;
     assert_eq!(result.unwrap(), summary(2, 2, 0));
+    // The patient collecting for themselves is not asked for a letter.
     let mykad = s(&[
         DOC_TYPE,
         "Document number:",
         "Collector name:",
         RELATIONSHIP,
-        "Authority reference (blank for none):",
         "Document seen? (y/n)",
     ]);
     let expected = lines(&[
