@@ -7,7 +7,7 @@ mod common;
 use common::TestEnv;
 use mediadist_domain::catalog::CommandType;
 use mediadist_domain::reply::{Outcome, Reply};
-use mediadist_domain::ReasonCode;
+use mediadist_domain::{ReasonCode, Reference};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -515,5 +515,52 @@ async fn self_collection_with_no_document_on_record_needs_the_name_on_record() {
             "collected"
         ]
     );
+    env.stop().await;
+}
+
+/// Displays follow the retained READY board: when one of two ready requests
+/// is collected right after the other became ready, the board settles on
+/// the one still waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_ready_board_settles_on_what_is_still_waiting() {
+    let env = staffed().await;
+    let (_mqtt, mut rx) = common::subscribe_mqtt(&env.config).await;
+    let a = register(&env, 81, Some("900101-14-1235"), None).await;
+    let b = register(&env, 82, None, None).await;
+    let (_, token_a) = ready_cd(&env, &a).await;
+    let (id_b, _) = ready_cd(&env, &b).await;
+    let r = send(
+        &env,
+        CommandType::Handover,
+        handover(
+            json!({"token": token_a}),
+            json!({"type": "MYKAD", "number": "900101-14-1235"}),
+            "SELF",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Accepted, "{r:?}");
+    let want = vec![Reference::from_id(id_b).to_string()];
+    let refs = |s: &common::Seen| -> Vec<String> {
+        s.body["ready"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i["reference"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // Rebuilt at most every 250 ms, the board may skip states in between;
+    // it must settle on the truth.
+    common::collect_until(&mut rx, Duration::from_secs(10), |seen| {
+        seen.iter()
+            .rev()
+            .find(|s| s.topic.ends_with("/board/ready"))
+            .is_some_and(|s| refs(s) == want)
+    })
+    .await;
     env.stop().await;
 }
