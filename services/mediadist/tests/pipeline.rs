@@ -196,6 +196,16 @@ async fn a_cd_travels_from_dicom_import_to_a_collected_handover() {
         (Outcome::Accepted, Some("READY")),
         "{r:?}"
     );
+    // The media waits on the shelf until the READY board (rebuilt at most
+    // every 250 ms) lists it, as it would at a real desk.
+    let listed = |s: &Seen| {
+        s.topic.ends_with("/board/ready")
+            && s.body["ready"]
+                .as_array()
+                .map(|a| a.iter().any(|i| i["reference"] == reference.as_str()))
+                .unwrap_or(false)
+    };
+    let early_mqtt = collect_until(&mut mqtt_rx, WAIT, |seen| seen.iter().any(listed)).await;
 
     // Hand it over to a relative with a valid (synthetic) MyKad and the consent letter.
     let handover = json!({
@@ -431,14 +441,8 @@ async fn a_cd_travels_from_dicom_import_to_a_collected_handover() {
     }
     // MQTT: the same four events, and the READY board listing the CD (masked
     // name) while it waited, then without it once collected.
-    let listed = |s: &Seen| {
-        s.topic.ends_with("/board/ready")
-            && s.body["ready"]
-                .as_array()
-                .map(|a| a.iter().any(|i| i["reference"] == reference.as_str()))
-                .unwrap_or(false)
-    };
-    let mqtt_seen = collect_until(&mut mqtt_rx, WAIT, |seen| {
+    let mqtt_seen = collect_until(&mut mqtt_rx, WAIT, |later| {
+        let seen: Vec<Seen> = early_mqtt.iter().chain(later).cloned().collect();
         let events: Vec<Seen> = seen
             .iter()
             .filter(|s| s.topic.contains("/events/"))
@@ -453,6 +457,7 @@ async fn a_cd_travels_from_dicom_import_to_a_collected_handover() {
             && boards.last().map(|b| !listed(b)).unwrap_or(false)
     })
     .await;
+    let mqtt_seen: Vec<Seen> = early_mqtt.into_iter().chain(mqtt_seen).collect();
     let only_events: Vec<Seen> = mqtt_seen
         .iter()
         .filter(|s| s.topic.contains("/events/"))
