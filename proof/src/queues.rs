@@ -19,15 +19,6 @@ pub fn subscriber_queue(config: &Config) -> String {
     format!("{}.proof-subscriber", config.namespace)
 }
 
-fn quorum() -> FieldTable {
-    let mut args = FieldTable::default();
-    args.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString("quorum".into()),
-    );
-    args
-}
-
 /// A downstream system's queue: durable (it survives a broker restart, as a
 /// billing system's would) and bound to every event.
 pub async fn declare_subscriber(ch: &Channel, config: &Config) -> Result<String, lapin::Error> {
@@ -38,7 +29,7 @@ pub async fn declare_subscriber(ch: &Channel, config: &Config) -> Result<String,
             durable: true,
             ..Default::default()
         },
-        quorum(),
+        mediadist_platform::amqp::quorum_args(),
     )
     .await?;
     ch.queue_bind(

@@ -10,7 +10,7 @@ use futures_util::{FutureExt, StreamExt};
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicQosOptions, QueueBindOptions, QueueDeclareOptions,
 };
-use lapin::types::{AMQPValue, FieldTable};
+use lapin::types::FieldTable;
 use mediadist_domain::catalog::CommandType;
 use mediadist_domain::envelope::{parse_command, CloudEvent};
 use mediadist_domain::reply::Outcome;
@@ -140,11 +140,6 @@ async fn raw_amqp(env: &RunEnv, args: &Args) -> anyhow::Result<f64> {
     let queue = format!("{}.bench-raw", config.namespace);
     let conn = amqp::connect(&config.amqp_url, "bench-raw").await?;
     let setup = conn.create_channel().await?;
-    let mut qargs = FieldTable::default();
-    qargs.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString("quorum".into()),
-    );
     setup
         .queue_declare(
             &queue,
@@ -152,7 +147,7 @@ async fn raw_amqp(env: &RunEnv, args: &Args) -> anyhow::Result<f64> {
                 durable: true,
                 ..Default::default()
             },
-            qargs,
+            amqp::quorum_args(),
         )
         .await?;
     let consumer_conn = amqp::connect(&config.amqp_url, "bench-raw-consumer").await?;

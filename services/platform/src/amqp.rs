@@ -33,6 +33,17 @@ fn durable_exchange() -> ExchangeDeclareOptions {
     }
 }
 
+/// Arguments of a quorum queue (every durable queue of ours, and those of
+/// tools that stand in for downstream systems).
+pub fn quorum_args() -> FieldTable {
+    let mut args = FieldTable::default();
+    args.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
+    args
+}
+
 /// Declares the commands, events and dead-letter exchanges, one quorum queue
 /// per stage (dead-lettering to `<ns>.dead`, with a delivery limit), and the
 /// dead-letter queue. Idempotent: every service runs it at start.
@@ -52,11 +63,7 @@ pub async fn declare_topology(ch: &Channel, cfg: &Config) -> Result<(), lapin::E
     }
     for stage in Stage::ALL {
         let queue = cfg.stage_queue(stage);
-        let mut args = FieldTable::default();
-        args.insert(
-            "x-queue-type".into(),
-            AMQPValue::LongString("quorum".into()),
-        );
+        let mut args = quorum_args();
         args.insert(
             "x-dead-letter-exchange".into(),
             AMQPValue::LongString(cfg.dead_exchange().into()),
@@ -83,18 +90,13 @@ pub async fn declare_topology(ch: &Channel, cfg: &Config) -> Result<(), lapin::E
         )
         .await?;
     }
-    let mut args = FieldTable::default();
-    args.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString("quorum".into()),
-    );
     ch.queue_declare(
         &cfg.dead_queue(),
         QueueDeclareOptions {
             durable: true,
             ..Default::default()
         },
-        args,
+        quorum_args(),
     )
     .await?;
     ch.queue_bind(
