@@ -22,9 +22,27 @@ pub fn default_db_restart() -> String {
 }
 
 /// Runs a restart command and waits until `port` answers again. Returns how
-/// long the service was away.
-pub async fn restart(what: &str, command: &str, port: u16) -> anyhow::Result<Duration> {
+/// long the service was away. `gone` is set once the port stops answering (or
+/// the command has finished), so callers can send traffic into the outage.
+pub async fn restart(
+    what: &str,
+    command: &str,
+    port: u16,
+    gone: &tokio::sync::watch::Sender<bool>,
+) -> anyhow::Result<Duration> {
     let started = Instant::now();
+    let watcher = tokio::spawn({
+        let gone = gone.clone();
+        async move {
+            while tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            gone.send_replace(true);
+        }
+    });
     let status = tokio::task::spawn_blocking({
         let command = command.to_string();
         move || {
@@ -33,8 +51,10 @@ pub async fn restart(what: &str, command: &str, port: u16) -> anyhow::Result<Dur
                 .status()
         }
     })
-    .await?
-    .with_context(|| format!("running the {what} restart command"))?;
+    .await;
+    watcher.abort();
+    gone.send_replace(true);
+    let status = status?.with_context(|| format!("running the {what} restart command"))?;
     if !status.success() {
         anyhow::bail!("{what} restart command failed ({status}): {command}");
     }

@@ -60,6 +60,40 @@ struct Args {
     keep: bool,
 }
 
+/// When a restart is due and which lifecycles wait for it. The restart starts
+/// once `due` lifecycles are done; lifecycles from `gate` on are held until the
+/// service has gone away, so they are sent into the outage and a fast run
+/// cannot finish before the fault it is meant to meet (a 300-lifecycle CI run
+/// once did, right after the broker came back).
+struct Restart {
+    due: u64,
+    gate: u64,
+    gone: watch::Sender<bool>,
+}
+
+impl Restart {
+    fn new(enabled: bool, due: u64, args: &Args) -> Restart {
+        let gate = (due + args.concurrency as u64).min(args.lifecycles.saturating_sub(1));
+        Restart {
+            due,
+            gate: gate.max(due),
+            gone: watch::channel(!enabled).0,
+        }
+    }
+
+    /// Not begun yet (`restart` sets `gone` before it returns).
+    fn pending(&self) -> bool {
+        !*self.gone.borrow()
+    }
+
+    /// Holds lifecycle `n` until the service has gone away, if `n` must meet it.
+    async fn admit(&self, n: u64) {
+        if n >= self.gate {
+            let _ = self.gone.subscribe().wait_for(|g| *g).await;
+        }
+    }
+}
+
 #[derive(Default)]
 struct Chaos {
     kills: BTreeMap<&'static str, u32>,
@@ -76,12 +110,12 @@ async fn chaos(
     args: Args,
     run: String,
     done: Arc<AtomicU64>,
+    restarts: Arc<[Restart; 2]>,
     mut stop: watch::Receiver<bool>,
 ) -> Chaos {
     let mut rng = rand::rngs::StdRng::from_entropy();
     let mut c = Chaos::default();
-    let mut broker_due = !args.no_broker_restart;
-    let mut db_due = !args.no_db_restart;
+    let [broker, db] = &*restarts;
     let mut next_kill = Instant::now() + Duration::from_millis(args.kill_min_ms);
     let mut poison_sent = 0;
     while !*stop.borrow() {
@@ -110,18 +144,16 @@ async fn chaos(
             }
         }
         let d = done.load(Ordering::Relaxed);
-        if broker_due && d >= args.lifecycles / 3 {
-            broker_due = false;
+        if broker.pending() && d >= broker.due {
             eprintln!("faults: restarting RabbitMQ ({d} lifecycles done)");
-            match infra::restart("RabbitMQ", &args.broker_restart, 5672).await {
+            match infra::restart("RabbitMQ", &args.broker_restart, 5672, &broker.gone).await {
                 Ok(t) => c.broker_away = Some(t),
                 Err(e) => c.errors.push(format!("{e:#}")),
             }
         }
-        if db_due && d >= args.lifecycles * 2 / 3 {
-            db_due = false;
+        if db.pending() && d >= db.due {
             eprintln!("faults: restarting PostgreSQL ({d} lifecycles done)");
-            match infra::restart("PostgreSQL", &args.db_restart, 5432).await {
+            match infra::restart("PostgreSQL", &args.db_restart, 5432, &db.gone).await {
                 Ok(t) => c.db_away = Some(t),
                 Err(e) => c.errors.push(format!("{e:#}")),
             }
@@ -190,12 +222,17 @@ async fn main() -> anyhow::Result<()> {
         }
     });
     let done = Arc::new(AtomicU64::new(0));
+    let restarts = Arc::new([
+        Restart::new(!args.no_broker_restart, args.lifecycles / 3, &args),
+        Restart::new(!args.no_db_restart, args.lifecycles * 2 / 3, &args),
+    ]);
     let chaos_task = tokio::spawn(chaos(
         fleet.clone(),
         config.clone(),
         args.clone(),
         env.run_id.clone(),
         done.clone(),
+        restarts.clone(),
         stop_rx,
     ));
 
@@ -211,7 +248,11 @@ async fn main() -> anyhow::Result<()> {
     let lifecycles: Vec<Lifecycle> = futures_util::stream::iter(plan)
         .map(|(n, ending, urgency)| {
             let (driver, run, key, done) = (&driver, &env.run_id, &config.slip_key, &done);
+            let restarts = &restarts;
             async move {
+                for r in restarts.iter() {
+                    r.admit(n).await;
+                }
                 let l = lifecycle(driver, run, key, n, ending, urgency).await;
                 let d = done.fetch_add(1, Ordering::Relaxed) + 1;
                 if d % 1000 == 0 {
