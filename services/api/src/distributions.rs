@@ -147,13 +147,12 @@ async fn list_of(
     let (count, rows) = if nothing || lq.as_of.is_none() {
         (0, Vec::new())
     } else {
-        let count: i64 = lq
-            .count_query()
-            .build_query_scalar()
-            .fetch_one(&state.pool)
-            .await?;
-        let mut q = lq.page_query();
-        (count, q.build().fetch_all(&state.pool).await?)
+        // Two connections at once: the reply waits for the slower, not both.
+        let (mut count, mut page) = (lq.count_query(), lq.page_query());
+        tokio::try_join!(
+            count.build_query_scalar::<i64>().fetch_one(&state.pool),
+            page.build().fetch_all(&state.pool)
+        )?
     };
     if lq.page > 1 && rows.is_empty() {
         return Err(
