@@ -425,7 +425,11 @@ impl<'a> Station<'a> {
         R: AsyncBufRead + Unpin,
         W: Write,
     {
-        match lookup::search(self.pool, text, FIND_LIMIT).await {
+        let text = match mediadist_domain::SearchText::parse(text, "find") {
+            Ok(t) => t,
+            Err(e) => return Ok(s.say(&format!("FOUND: nothing searched; {}", e.reason))?),
+        };
+        match lookup::search(self.pool, text.as_str(), FIND_LIMIT).await {
             Ok(rows) if rows.is_empty() => {
                 s.say("FOUND: no open request; check the spelling, or search by MRN")?
             }

@@ -520,8 +520,9 @@ async fn a_lost_slip_is_found_by_name_or_mrn_and_only_open_requests_show() {
     env.distribution("COLLECTED", Some("B-1"), 1).await;
     env.distribution("CANCELLED", None, 1).await;
     // Name words in any order and case; the MRN exactly; a LIKE wildcard is
-    // taken literally; a stranger's name finds nothing.
-    let input = "find ali AHMAD\nFIND MRN-1\nfind %\nfind Synthetic Nobody\n";
+    // taken literally; a stranger's name finds nothing; SQL is not searched.
+    let input =
+        "find ali AHMAD\nFIND MRN-1\nfind %\nfind Synthetic Nobody\nfind x'; DROP TABLE patients\n";
     let (result, out) = env.station(Mode::Handover, "desk1", input).await;
     assert_eq!(result.unwrap(), summary(0, 0, 0));
     let found = |id: i64, status: &str| {
@@ -539,7 +540,11 @@ async fn a_lost_slip_is_found_by_name_or_mrn_and_only_open_requests_show() {
         &[SCAN.into()],
         &both,
         &[SCAN.into(), none.clone(), SCAN.into(), none, SCAN.into()],
-        &s(&["Station closed: 0 accepted, 0 refused, 0 not recorded."]),
+        &s(&[
+            "FOUND: nothing searched; ';' is not searched for; use letters, digits, spaces and '-.,/^@():#&+%_",
+            SCAN,
+            "Station closed: 0 accepted, 0 refused, 0 not recorded.",
+        ]),
     ]);
     assert_eq!(out, expected);
     assert_private(&out);

@@ -4,7 +4,7 @@
 
 use crate::problem::Problem;
 use chrono::NaiveDate;
-use mediadist_domain::{MediaType, Mykad, Reference, Status, Urgency};
+use mediadist_domain::{MediaType, Mykad, Reference, SearchText, Status, Urgency};
 use sqlx::{Postgres, QueryBuilder};
 
 pub const DEFAULT_PAGE_SIZE: i64 = 25;
@@ -139,19 +139,9 @@ impl ListQuery {
                 return Err(Problem::invalid("to_date", "to_date: is before from_date"));
             }
         }
-        let search = match last(params, "search") {
-            None => None,
-            Some(s) if s.chars().count() > 100 => {
-                return Err(Problem::invalid("search", "search: at most 100 characters"))
-            }
-            Some(s) if s.chars().any(char::is_control) => {
-                return Err(Problem::invalid(
-                    "search",
-                    "search: control characters are not allowed",
-                ))
-            }
-            Some(s) => Some(s.to_string()),
-        };
+        let search = last(params, "search")
+            .map(|s| SearchText::parse(s, "search").map(|s| s.as_str().to_string()))
+            .transpose()?;
         let mut ordering = Vec::new();
         for o in values(params, "ordering") {
             let (name, desc) = match o.strip_prefix('-') {

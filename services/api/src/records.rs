@@ -182,13 +182,15 @@ pub async fn search_patients(
         .find(|(k, _)| k == "search")
         .map(|(_, v)| v.trim().to_string())
         .unwrap_or_default();
-    let n = search.chars().count();
-    if !(2..=100).contains(&n) || search.chars().any(char::is_control) {
+    if search.chars().count() < 2 {
         return Err(Problem::invalid(
             "search",
             "search: 2 to 100 characters of a name, an MRN or an IC number",
         ));
     }
+    let search = mediadist_domain::SearchText::parse(&search, "search")?
+        .as_str()
+        .to_string();
     let escaped = search
         .replace('\\', "\\\\")
         .replace('%', "\\%")

@@ -21,4 +21,4 @@ pub use error::{FieldError, ReasonCode, Rejection};
 pub use identity::{IdentityDocument, Mykad, PassportNo};
 pub use reference::Reference;
 pub use token::{SlipKey, SlipToken};
-pub use values::{Pin, Quantity, StudyUid};
+pub use values::{Pin, Quantity, SearchText, StudyUid};

@@ -135,9 +135,125 @@ pub fn required_text(
     optional_text(value, field, max_chars)?.ok_or_else(|| FieldError::new(field, "is required"))
 }
 
+/// What staff type to find a request: part of a name (any script), an MRN,
+/// a reference, a document number, words from the comments. Up to 100
+/// characters, of the kinds those hold; text shaped like SQL (statement
+/// separators, comments, comparisons, a closing quote then a
+/// keyword) is refused by name rather than searched for. Queries bind it as
+/// a value either way: the refusal tells the caller, it does not protect us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchText(String);
+
+impl SearchText {
+    pub const MAX_CHARS: usize = 100;
+    /// Punctuation seen in names (O'Brien, Siti-Aminah, Tan, A.), MRNs,
+    /// references, document numbers and comments.
+    const PUNCTUATION: &'static str = "'-.,/^@():#&+%_";
+    const KEYWORDS: [&'static str; 10] = [
+        "OR", "AND", "UNION", "SELECT", "DROP", "INSERT", "UPDATE", "DELETE", "EXEC", "WHERE",
+    ];
+
+    pub fn parse(s: &str, field: &str) -> Result<Self, FieldError> {
+        let s = s.trim();
+        let refuse = |why: String| Err(FieldError::new(field, why));
+        if s.is_empty() {
+            return refuse("is empty".into());
+        }
+        if s.chars().count() > Self::MAX_CHARS {
+            return refuse(format!("at most {} characters", Self::MAX_CHARS));
+        }
+        if let Some(c) = s.chars().find(|c| c.is_control()) {
+            return refuse(format!(
+                "control characters are not allowed (U+{:04X})",
+                c as u32
+            ));
+        }
+        if let Some(c) = s.chars().find(|c| {
+            !(c.is_alphanumeric() || *c == ' ' || Self::PUNCTUATION.contains(*c) || is_mark(*c))
+        }) {
+            return refuse(format!(
+                "'{c}' is not searched for; use letters, digits, spaces and {}",
+                Self::PUNCTUATION
+            ));
+        }
+        if s.contains("--") {
+            return refuse("looks like SQL (a comment marker); search for a name, MRN, reference or document number".into());
+        }
+        let upper = s.to_uppercase();
+        let after_quote = upper.split('\'').skip(1).any(|rest| {
+            rest.starts_with(' ')
+                && rest
+                    .split_whitespace()
+                    .next()
+                    .is_some_and(|w| Self::KEYWORDS.contains(&w))
+        });
+        if after_quote {
+            return refuse("looks like SQL (a quote then a keyword); search for a name, MRN, reference or document number".into());
+        }
+        Ok(SearchText(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Combining marks (Tamil vowel signs, accents typed separately): part of
+/// a name, though not alphanumeric.
+fn is_mark(c: char) -> bool {
+    matches!(c as u32, 0x0300..=0x036F | 0x0B80..=0x0BFF | 0x0900..=0x097F | 0x0610..=0x061A | 0x064B..=0x065F | 0x200C | 0x200D)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_text_takes_names_numbers_and_refuses_sql() {
+        for good in [
+            "O'Brien",
+            "Siti-Aminah binti Ali",
+            "Çelik",
+            "李",
+            "முருகன்",
+            "MD-000015",
+            "900101-14-1235",
+            "A1234567",
+            "courier 10:30 (urgent) & co.",
+            "%",
+            "_",
+            "d'Or",
+        ] {
+            assert_eq!(
+                SearchText::parse(good, "search").map(|s| s.0),
+                Ok(good.to_string()),
+                "{good}"
+            );
+        }
+        for (bad, says) in [
+            (
+                "'; DROP TABLE media_distributions; --",
+                "';' is not searched for",
+            ),
+            ("1 OR 1=1", "'=' is not searched for"),
+            ("admin'--", "comment marker"),
+            ("x /* y", "'*' is not searched for"),
+            ("' OR 'a' LIKE 'a", "a quote then a keyword"),
+            (
+                "Tan' union select name from staff",
+                "a quote then a keyword",
+            ),
+            ("name\\x", "'\\' is not searched for"),
+            ("\u{7}", "control characters"),
+            ("   ", "is empty"),
+        ] {
+            let e = SearchText::parse(bad, "search").unwrap_err();
+            assert_eq!(e.field, "search");
+            assert!(e.reason.contains(says), "{bad}: {}", e.reason);
+        }
+        assert!(SearchText::parse(&"a".repeat(100), "search").is_ok());
+        assert!(SearchText::parse(&"a".repeat(101), "search").is_err());
+    }
 
     #[test]
     fn pins_are_four_to_eight_digits_and_never_printed() {
