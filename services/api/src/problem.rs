@@ -94,7 +94,8 @@ impl Problem {
             | AuthorityRequired
             | DocumentNotSeen
             | TokenInvalid
-            | TokenSuperseded => StatusCode::UNPROCESSABLE_ENTITY,
+            | TokenSuperseded
+            | CommandIdReused => StatusCode::UNPROCESSABLE_ENTITY,
             NotFound => StatusCode::NOT_FOUND,
             DuplicateActiveRequest
             | IllegalTransition
@@ -108,6 +109,7 @@ impl Problem {
             IdentityMismatch => Some("collected_by_ic".to_string()),
             AuthorityRequired => Some("authority_reference".to_string()),
             DocumentNotSeen => Some("document_seen".to_string()),
+            CommandIdReused => Some("Idempotency-Key".to_string()),
             _ => None,
         });
         // The domain's field errors read "field: reason"; say it with the API's name.
@@ -119,6 +121,8 @@ impl Problem {
                     .unwrap_or(&r.message);
                 format!("{}: {reason}", api_field(f))
             }
+            // The API's command ids are the client's keys.
+            (_, CommandIdReused) => "Idempotency-Key: already used for a different request; nothing was changed. Use a new key for a new request".to_string(),
             _ => r.message.clone(),
         };
         Problem {

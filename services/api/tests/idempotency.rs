@@ -140,6 +140,34 @@ async fn retries_with_a_key_never_apply_twice_and_keys_are_per_caller() {
         (StatusCode::CREATED, Some("true"))
     );
     assert_eq!(a.body["id"], b.body["id"]);
+    // The same key with another body is refused, not answered with the first.
+    let reused = api
+        .call_with(
+            Method::POST,
+            &format!("{md}/"),
+            Some(&clerk),
+            &key,
+            create(s2),
+        )
+        .await;
+    assert_eq!(
+        (
+            reused.status,
+            reused.body["code"].clone(),
+            reused.body["field"].clone()
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!("COMMAND_ID_REUSED"),
+            json!("Idempotency-Key")
+        ),
+        "{reused:?}"
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM media_distributions")
+        .fetch_one(&api.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1, "nothing was created for the reused key");
     // Another caller's same key is another command.
     let c = api
         .call_with(
@@ -194,6 +222,28 @@ async fn retries_with_a_key_never_apply_twice_and_keys_are_per_caller() {
         .await
         .unwrap();
     assert_eq!(cancels, 1);
+    let other = api
+        .call_with(
+            Method::PATCH,
+            &format!("{md}/2/cancel/"),
+            Some(&admin),
+            &key,
+            cancel.clone(),
+        )
+        .await;
+    assert_eq!(
+        (other.status, other.body["code"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("COMMAND_ID_REUSED")),
+        "{other:?}"
+    );
+    let status: String = sqlx::query_scalar("SELECT status FROM media_distributions WHERE id = 2")
+        .fetch_one(&api.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        status, "REQUESTED",
+        "the other distribution was not cancelled"
+    );
     let a = api
         .call_with(
             Method::PATCH,

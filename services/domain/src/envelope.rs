@@ -70,6 +70,52 @@ pub struct CommandEnvelope {
     pub event: CloudEvent,
 }
 
+impl CommandEnvelope {
+    /// What makes two sends the same command, so a reused id can be told
+    /// from a resend: the type, the subject and the data (object keys in
+    /// sorted order). Not the id, time, source or correlation, which a
+    /// resend may change.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.event.kind.as_bytes());
+        h.update([0]);
+        h.update(self.event.subject.as_deref().unwrap_or("").as_bytes());
+        h.update([0]);
+        canonical(&self.event.data, &mut h);
+        h.finalize().into()
+    }
+}
+
+/// JSON with each object's keys sorted, whatever order it arrived in.
+fn canonical(v: &serde_json::Value, h: &mut sha2::Sha256) {
+    use serde_json::Value;
+    use sha2::Digest;
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            h.update(b"{");
+            for k in keys {
+                h.update(Value::String(k.clone()).to_string().as_bytes());
+                h.update(b":");
+                canonical(&map[k], h);
+                h.update(b",");
+            }
+            h.update(b"}");
+        }
+        Value::Array(items) => {
+            h.update(b"[");
+            for i in items {
+                canonical(i, h);
+                h.update(b",");
+            }
+            h.update(b"]");
+        }
+        other => h.update(other.to_string().as_bytes()),
+    }
+}
+
 pub fn parse_command(bytes: &[u8]) -> Result<CommandEnvelope, EnvelopeError> {
     if bytes.len() > MAX_MESSAGE_BYTES {
         return Err(EnvelopeError::TooLarge(bytes.len()));
@@ -171,6 +217,35 @@ mod tests {
 
     fn cmd(kind: &str) -> serde_json::Value {
         serde_json::json!({"specversion":"1.0","id":"c-1","source":"test","type":kind,"data":{"actor":"x"}})
+    }
+
+    #[test]
+    fn a_resend_has_the_same_fingerprint_and_a_different_command_does_not() {
+        let parse = |text: &str| {
+            parse_command(text.as_bytes())
+                .expect("envelope")
+                .fingerprint()
+        };
+        let kind = "org.mediadist.command.cancel.v1";
+        let first = parse(&format!(
+            r#"{{"specversion":"1.0","id":"k-1","source":"api","type":"{kind}","subject":"7","data":{{"actor":"desk1","reason":"duplicate","n":[1,{{"b":2,"a":1}}]}}}}"#
+        ));
+        // Another id, time, source and key order: the same command.
+        let resend = parse(&format!(
+            r#"{{"specversion":"1.0","id":"k-2","source":"kiosk","time":"2026-12-04T01:00:00Z","type":"{kind}","subject":"7","data":{{"n":[1,{{"a":1,"b":2}}],"reason":"duplicate","actor":"desk1"}}}}"#
+        ));
+        assert_eq!(first, resend);
+        for other in [
+            r#""subject":"8","data":{"actor":"desk1","reason":"duplicate","n":[1,{"b":2,"a":1}]}"#,
+            r#""subject":"7","data":{"actor":"desk1","reason":"wrong patient","n":[1,{"b":2,"a":1}]}"#,
+            r#""subject":"7","data":{"actor":"desk1","reason":"duplicate","n":[{"b":2,"a":1},1]}"#,
+            r#""data":{"actor":"desk1","reason":"duplicate","n":[1,{"b":2,"a":1}]}"#,
+        ] {
+            let changed = parse(&format!(
+                r#"{{"specversion":"1.0","id":"k-1","source":"api","type":"{kind}",{other}}}"#
+            ));
+            assert_ne!(first, changed, "{other}");
+        }
     }
 
     #[test]

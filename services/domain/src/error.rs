@@ -44,6 +44,9 @@ pub enum ReasonCode {
     TokenInvalid,
     TokenSuperseded,
     VersionConflict,
+    /// A command id sent again with a different command (an API client's
+    /// Idempotency-Key reused for another request).
+    CommandIdReused,
 }
 
 impl ReasonCode {
@@ -67,6 +70,7 @@ impl ReasonCode {
             ReasonCode::TokenInvalid => "TOKEN_INVALID",
             ReasonCode::TokenSuperseded => "TOKEN_SUPERSEDED",
             ReasonCode::VersionConflict => "VERSION_CONFLICT",
+            ReasonCode::CommandIdReused => "COMMAND_ID_REUSED",
         }
     }
 }

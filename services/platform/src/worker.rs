@@ -230,21 +230,34 @@ pub async fn apply(
     ctx: &Context,
     handler: Handler,
 ) -> Result<Reply, HandleError> {
+    let fingerprint = env.fingerprint();
     let mut tx = ctx.pool.begin().await?;
-    let claimed = sqlx::query("INSERT INTO inbox (message_id, command_type, reply) VALUES ($1, $2, '{}') ON CONFLICT DO NOTHING")
+    let claimed = sqlx::query("INSERT INTO inbox (message_id, command_type, reply, fingerprint) VALUES ($1, $2, '{}', $3) ON CONFLICT DO NOTHING")
         .bind(&env.event.id)
         .bind(&env.event.kind)
+        .bind(&fingerprint[..])
         .execute(&mut *tx)
         .await?
         .rows_affected()
         == 1;
     if !claimed {
-        let stored: serde_json::Value =
-            sqlx::query_scalar("SELECT reply FROM inbox WHERE message_id = $1")
+        let (stored, stored_fingerprint): (serde_json::Value, Option<Vec<u8>>) =
+            sqlx::query_as("SELECT reply, fingerprint FROM inbox WHERE message_id = $1")
                 .bind(&env.event.id)
                 .fetch_one(&mut *tx)
                 .await?;
         tx.rollback().await?;
+        if stored_fingerprint.is_some_and(|f| f != fingerprint) {
+            warn!("command id reused for a different command; refused");
+            return Ok(Reply::rejected(
+                &env.event.id,
+                None,
+                Rejection::new(
+                    ReasonCode::CommandIdReused,
+                    "this command id was already used for a different command; nothing was changed",
+                ),
+            ));
+        }
         let mut reply: Reply = serde_json::from_value(stored)
             .map_err(|e| HandleError::Poison(format!("stored reply unreadable: {e}")))?;
         reply.duplicate = true;
