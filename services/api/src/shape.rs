@@ -13,6 +13,7 @@ use sqlx::Row;
 pub const LIST_SELECT: &str = "SELECT d.id, d.request_date, d.media_type, d.quantity, d.status, d.urgency,
     d.collected_by, d.collected_by_ic, d.collected_by_doc_type, d.collected_by_doc_kind,
     d.relationship_to_patient, d.collection_datetime, d.cancellation_reason, d.comments,
+    d.storage_location, d.ready_at,
     p.name AS patient_name, p.mrn AS patient_mrn,
     pr.full_name AS prepared_by_name, ho.full_name AS handed_over_by_name,
     st.study_count, st.min_date, st.max_date, st.accessions, st.descriptions
@@ -115,6 +116,9 @@ pub fn list_item(r: &PgRow, full: bool) -> Value {
         "handed_over_by_name": get::<String>(r, "handed_over_by_name"),
         "cancellation_reason": get::<String>(r, "cancellation_reason"),
         "comments": get::<String>(r, "comments"),
+        // Beside the seed's keys: where reception finds it, and since when.
+        "storage_location": get::<String>(r, "storage_location"),
+        "ready_at": get::<DateTime<Utc>>(r, "ready_at"),
     })
 }
 

@@ -84,7 +84,10 @@ const LIST_KEYS: &[&str] = &[
     "handed_over_by_name",
     "cancellation_reason",
     "comments",
+    // mediadist's, beside them.
     "reference",
+    "storage_location",
+    "ready_at",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

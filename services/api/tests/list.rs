@@ -261,9 +261,13 @@ async fn filters_search_ordering_pagination_and_stats() {
     // The work lists.
     let a = api.get(&format!("{md}/pending/"), &clerk).await;
     assert_eq!(count(&a), 29);
-    assert_eq!(
-        ids(&api.get(&format!("{md}/ready/"), &clerk).await.body),
-        vec![2]
+    let ready = api.get(&format!("{md}/ready/"), &clerk).await;
+    assert_eq!(ids(&ready.body), vec![2]);
+    // Reception's list says where to find it.
+    assert_eq!(ready.body["results"][0]["storage_location"], "Shelf C1");
+    assert!(
+        ready.body["results"][0]["ready_at"].is_string(),
+        "{ready:?}"
     );
     assert_eq!(
         count(
