@@ -743,6 +743,45 @@ async fn operators_sign_in_with_a_pin_and_are_signed_out_when_idle() {
     env.stop().await;
 }
 
+/// Five wrong PINs in a row close the station sign-in for that username
+/// (the right PIN too is refused until it reopens); others still sign in.
+#[tokio::test]
+async fn five_wrong_pins_close_sign_in_for_that_username() {
+    let env = TestEnv::start().await;
+    let mut conn = env.pool.acquire().await.expect("connection");
+    let pin = mediadist_domain::Pin::parse("4821", "pin").expect("pin");
+    mediadist_platform::store::set_pin(&mut conn, "desk1", &pin)
+        .await
+        .expect("set pin");
+    drop(conn);
+    let input = format!("{}desk1\n4821\nquit\n", "desk1\n0000\n".repeat(5));
+    let (result, out) = env.station_signing_in(Mode::Handover, &input).await;
+    assert_eq!(result.expect("station"), summary(0, 0, 0));
+    let wrong = "SIGN-IN REFUSED: UNKNOWN_STAFF: wrong username or PIN (an admin sets PINs with: mediadist staff add --pin)";
+    let closed = "SIGN-IN REFUSED: SIGN_IN_CLOSED: too many wrong attempts for this username; sign-in is closed for 1 more minute (an admin can reopen it: mediadist staff unlock USERNAME)";
+    let refused: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("SIGN-IN REFUSED"))
+        .collect();
+    assert_eq!(
+        refused,
+        vec![wrong, wrong, wrong, wrong, closed, closed],
+        "{out}"
+    );
+    assert!(!out.contains("SIGNED IN"), "{out}");
+    // Reopened by an admin, the right PIN works again.
+    let mut conn = env.pool.acquire().await.expect("connection");
+    assert!(mediadist_platform::throttle::reopen(&mut conn, "desk1")
+        .await
+        .expect("reopen"));
+    drop(conn);
+    let (_, out) = env
+        .station_signing_in(Mode::Handover, "desk1\n4821\nquit\n")
+        .await;
+    assert!(out.contains("SIGNED IN: desk1 (RECEPTION)"), "{out}");
+    env.stop().await;
+}
+
 #[tokio::test]
 async fn a_photo_of_the_slip_can_stand_in_for_a_scan() {
     let env = TestEnv::start().await;

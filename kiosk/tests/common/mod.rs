@@ -152,6 +152,20 @@ impl TestEnv {
         (result, text.lines().map(str::to_string).collect())
     }
 
+    /// A station whose operator signs in with a PIN first; the whole output.
+    pub async fn station_signing_in(
+        &self,
+        mode: Mode,
+        input: &str,
+    ) -> (Result<StationSummary, KioskError>, String) {
+        let mut out = Vec::new();
+        let result = Station::new(&self.cfg, &self.pool, &self.client, mode, "")
+            .with_pin_sign_in(Duration::from_secs(60))
+            .run(input.as_bytes(), &mut out)
+            .await;
+        (result, String::from_utf8(out).expect("utf-8 output"))
+    }
+
     /// Messages waiting in a stage's queue (sent and not consumed).
     pub async fn queued(&self, stage: Stage) -> u32 {
         let conn = amqp::connect(&self.cfg.amqp_url, "kiosk-test-count")

@@ -17,6 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use mediadist_domain::roles::{Action, Actor};
 use mediadist_domain::Role;
 use mediadist_platform::secrets;
+use mediadist_platform::throttle::{self, Door};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -184,9 +185,14 @@ async fn check_login(state: &AppState, b: LoginBody) -> Result<i64, Problem> {
     if b.password.is_empty() {
         return Err(Problem::invalid("password", "password: is required"));
     }
+    let mut conn = state.pool.acquire().await?;
+    if let Some(until) = throttle::closed_until(&mut conn, Door::ApiPassword, &username).await? {
+        tracing::info!("login refused: sign-in closed");
+        return Err(Problem::sign_in_closed(until));
+    }
     let row = sqlx::query("SELECT id, password_hash, active FROM staff WHERE username = $1")
         .bind(&username)
-        .fetch_optional(&state.pool)
+        .fetch_optional(&mut *conn)
         .await?;
     let (id, stored, active) = match &row {
         Some(r) => (
@@ -205,11 +211,18 @@ async fn check_login(state: &AppState, b: LoginBody) -> Result<i64, Problem> {
     .await
     .unwrap_or(false);
     if ok && usable {
+        throttle::succeeded(&mut conn, Door::ApiPassword, &username).await?;
         tracing::info!(staff = %username, "logged in");
         Ok(id)
-    } else {
+    } else if ok {
         tracing::info!("login refused");
         Err(Problem::unauthorized("invalid username or password"))
+    } else {
+        tracing::info!("login refused");
+        match throttle::failed(&mut conn, Door::ApiPassword, &username).await? {
+            Some(until) => Err(Problem::sign_in_closed(until)),
+            None => Err(Problem::unauthorized("invalid username or password")),
+        }
     }
 }
 

@@ -17,6 +17,8 @@ pub struct Problem {
     pub detail: String,
     /// Extra headers (`WWW-Authenticate`, `Allow`).
     pub www_authenticate: bool,
+    /// `Retry-After`, in seconds.
+    pub retry_after: Option<i64>,
 }
 
 impl Problem {
@@ -27,6 +29,7 @@ impl Problem {
             field: None,
             detail: detail.into(),
             www_authenticate: false,
+            retry_after: None,
         }
     }
 
@@ -68,6 +71,17 @@ impl Problem {
             .field(field)
     }
 
+    /// 429: too many wrong passwords in a row; try again after `until`.
+    pub fn sign_in_closed(until: chrono::DateTime<chrono::Utc>) -> Self {
+        let mut p = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            mediadist_platform::throttle::closed_message(until),
+        )
+        .code(ReasonCode::SignInClosed.as_str());
+        p.retry_after = Some((until - chrono::Utc::now()).num_seconds().max(1));
+        p
+    }
+
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Problem::new(StatusCode::SERVICE_UNAVAILABLE, detail).code("UNAVAILABLE")
     }
@@ -104,6 +118,7 @@ impl Problem {
             | NotReady
             | VersionConflict => StatusCode::CONFLICT,
             Forbidden | UnknownStaff | StaffInactive => StatusCode::FORBIDDEN,
+            SignInClosed => StatusCode::TOO_MANY_REQUESTS,
         };
         let field = r.field.as_deref().map(api_field).or(match r.code {
             IdentityMismatch => Some("collected_by_ic".to_string()),
@@ -131,6 +146,7 @@ impl Problem {
             field,
             detail,
             www_authenticate: false,
+            retry_after: None,
         }
     }
 }
@@ -206,6 +222,11 @@ impl IntoResponse for Problem {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"mediadist\""),
             );
+        }
+        if let Some(secs) = self.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
         }
         res
     }

@@ -47,6 +47,8 @@ pub enum ReasonCode {
     /// A command id sent again with a different command (an API client's
     /// Idempotency-Key reused for another request).
     CommandIdReused,
+    /// Too many wrong PINs or passwords in a row (domain::throttle).
+    SignInClosed,
 }
 
 impl ReasonCode {
@@ -71,6 +73,7 @@ impl ReasonCode {
             ReasonCode::TokenSuperseded => "TOKEN_SUPERSEDED",
             ReasonCode::VersionConflict => "VERSION_CONFLICT",
             ReasonCode::CommandIdReused => "COMMAND_ID_REUSED",
+            ReasonCode::SignInClosed => "SIGN_IN_CLOSED",
         }
     }
 }

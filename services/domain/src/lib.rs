@@ -12,6 +12,7 @@ pub mod names;
 pub mod reference;
 pub mod reply;
 pub mod roles;
+pub mod throttle;
 pub mod token;
 pub mod values;
 pub mod workflow;

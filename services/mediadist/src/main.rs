@@ -83,6 +83,9 @@ enum StaffCmd {
         #[arg(long, env = "MEDIADIST_STAFF_PIN", hide_env_values = true)]
         pin: Option<String>,
     },
+    /// Reopen sign-in (stations and API) closed after too many wrong PINs
+    /// or passwords.
+    Unlock { username: String },
 }
 
 /// Errors end as one clear line, not a stack trace.
@@ -151,11 +154,26 @@ async fn run() -> anyhow::Result<()> {
             let pool = db::connect_and_migrate(&config.database_url, 1).await?;
             let id = staff::add_with_password(&pool, &username, &name, &role, password.as_deref())
                 .await?;
+            let mut conn = pool.acquire().await?;
             if let Some(pin) = &pin {
-                let mut conn = pool.acquire().await?;
                 mediadist_platform::store::set_pin(&mut conn, &username, pin).await?;
             }
+            if pin.is_some() || password.is_some() {
+                // New secrets, a fresh count of wrong ones.
+                mediadist_platform::throttle::reopen(&mut conn, &username).await?;
+            }
             println!("staff {username} ({role}) id {id}");
+        }
+        Cmd::Staff {
+            command: StaffCmd::Unlock { username },
+        } => {
+            let pool = db::connect_and_migrate(&config.database_url, 1).await?;
+            let mut conn = pool.acquire().await?;
+            if mediadist_platform::throttle::reopen(&mut conn, &username).await? {
+                println!("sign-in reopened for {}", username.trim());
+            } else {
+                println!("sign-in was not closed for {}", username.trim());
+            }
         }
         Cmd::Request {
             studies,

@@ -11,6 +11,7 @@ pub mod secrets;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+pub mod throttle;
 pub mod worker;
 
 pub use config::Config;

@@ -48,6 +48,13 @@ pub async fn sign_in_with_pin(
     username: &str,
     pin: &str,
 ) -> Result<Result<Staff, Rejection>, sqlx::Error> {
+    use crate::throttle::{self, Door};
+    if let Some(until) = throttle::closed_until(conn, Door::StationPin, username).await? {
+        return Ok(Err(Rejection::new(
+            ReasonCode::SignInClosed,
+            throttle::closed_message(until),
+        )));
+    }
     let stored: Option<Option<String>> =
         sqlx::query_scalar("SELECT pin_hash FROM staff WHERE username = $1 AND active")
             .bind(username.trim().to_lowercase())
@@ -61,11 +68,18 @@ pub async fn sign_in_with_pin(
     .await
     .unwrap_or(false);
     if !ok {
+        if let Some(until) = throttle::failed(conn, Door::StationPin, username).await? {
+            return Ok(Err(Rejection::new(
+                ReasonCode::SignInClosed,
+                throttle::closed_message(until),
+            )));
+        }
         return Ok(Err(Rejection::new(
             ReasonCode::UnknownStaff,
             "wrong username or PIN (an admin sets PINs with: mediadist staff add --pin)",
         )));
     }
+    throttle::succeeded(conn, Door::StationPin, username).await?;
     load_staff(conn, username).await
 }
 
