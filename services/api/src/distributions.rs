@@ -12,7 +12,7 @@ use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use mediadist_domain::catalog::CommandType;
@@ -455,17 +455,26 @@ const WORKFLOW_FIELDS: &[&str] = &[
     "requester",
 ];
 
+/// The fields a request's update may change.
+const EDITABLE: [&str; 3] = ["comments", "urgency", "quantity"];
+
 /// `PATCH`/`PUT .../{id}/`: comments, urgency, and quantity while REQUESTED.
+/// PATCH changes the fields it names; PUT replaces them all, so it must name
+/// all three. Either way a value equal to the current one is no change: a
+/// client sending back what it read (quantity included, after preparation
+/// began) is not refused, and nothing unchanged enters the audit trail.
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
     key: IdempotencyKey,
+    method: Method,
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, Problem> {
     caller.may(Action::Update)?;
     let id = parse_id(&id)?;
     let fields: serde_json::Map<String, Value> = body::parse(body)?;
+    let missing = EDITABLE.iter().find(|f| !fields.contains_key(**f));
     let mut data = json!({ "target": { "distribution_id": id }, "actor": caller.username });
     for (k, v) in fields {
         match (k.as_str(), v) {
@@ -493,7 +502,35 @@ pub async fn update(
             }
         }
     }
+    if let Some(missing) = missing.filter(|_| method == Method::PUT) {
+        return Err(Problem::invalid(
+            *missing,
+            format!("{missing}: PUT replaces comments, urgency and quantity, so it needs all three (PATCH changes some)"),
+        ));
+    }
     ensure_live(&state, id).await?;
+    let current = sqlx::query(
+        "SELECT coalesce(comments, '') AS comments, urgency, quantity FROM media_distributions WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&state.pool)
+    .await?;
+    let unchanged = |field: &str, given: &Value| match field {
+        "comments" => given.as_str().map(str::trim) == Some(current.get::<&str, _>("comments")),
+        "urgency" => given.as_str().is_some_and(|u| {
+            u.trim()
+                .eq_ignore_ascii_case(current.get::<&str, _>("urgency"))
+        }),
+        _ => given.as_i64() == Some(i64::from(current.get::<i32, _>("quantity"))),
+    };
+    if let Some(obj) = data.as_object_mut() {
+        let named = EDITABLE.iter().any(|f| obj.contains_key(*f));
+        obj.retain(|k, v| !EDITABLE.contains(&k.as_str()) || !unchanged(k, v));
+        if named && !EDITABLE.iter().any(|f| obj.contains_key(*f)) {
+            // Every value is the one it has: what it is now, and no command.
+            return Ok(Json(read_detail(&state, &caller, id).await?).into_response());
+        }
+    }
     command_then_detail(
         &state,
         &caller,

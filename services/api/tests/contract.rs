@@ -432,6 +432,67 @@ async fn from_request_to_collection_with_the_seed_shapes() {
             json!("quantity")
         )
     );
+    // PUT replaces all three editable fields; sending back the frozen
+    // quantity unchanged is no change, so it is not refused.
+    let a = api
+        .call(
+            Method::PUT,
+            &format!("{md}/1/"),
+            Some(&clerk),
+            Some(json!({"comments": "for HKL referral", "urgency": "NORMAL"})),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("quantity")),
+        "{a:?}"
+    );
+    let updates = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM distribution_events WHERE distribution_id = 1 AND event = 'updated'",
+        )
+        .fetch_one(&api.pool)
+        .await
+        .unwrap()
+    };
+    let before = updates().await;
+    let a = api
+        .call(
+            Method::PUT,
+            &format!("{md}/1/"),
+            Some(&clerk),
+            Some(json!({"comments": "for HKL referral, by courier", "urgency": "urgent", "quantity": 3})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    assert_eq!(
+        (
+            a.body["comments"].clone(),
+            a.body["urgency"].clone(),
+            a.body["quantity"].clone()
+        ),
+        (
+            json!("for HKL referral, by courier"),
+            json!("URGENT"),
+            json!(3)
+        )
+    );
+    assert_eq!(updates().await, before + 1);
+    // The same again changes nothing and records nothing.
+    let again = api
+        .call(
+            Method::PATCH,
+            &format!("{md}/1/"),
+            Some(&clerk),
+            Some(json!({"comments": "for HKL referral, by courier", "urgency": "URGENT", "quantity": 3})),
+        )
+        .await;
+    assert_eq!(
+        (again.status, again.body["urgency"].clone()),
+        (StatusCode::OK, json!("URGENT")),
+        "{again:?}"
+    );
+    assert_eq!(updates().await, before + 1);
     let a = api
         .call(
             Method::PATCH,
