@@ -214,15 +214,17 @@ async fn check_login(state: &AppState, b: LoginBody) -> Result<i64, Problem> {
         throttle::succeeded(&mut conn, Door::ApiPassword, &username).await?;
         tracing::info!(staff = %username, "logged in");
         Ok(id)
-    } else if ok {
-        tracing::info!("login refused");
-        Err(Problem::unauthorized("invalid username or password"))
     } else {
         tracing::info!("login refused");
-        match throttle::failed(&mut conn, Door::ApiPassword, &username).await? {
-            Some(until) => Err(Problem::sign_in_closed(until)),
-            None => Err(Problem::unauthorized("invalid username or password")),
-        }
+        // Only a wrong password counts, not the right one for a closed account.
+        let closed = match ok {
+            true => None,
+            false => throttle::failed(&mut conn, Door::ApiPassword, &username).await?,
+        };
+        Err(closed.map_or_else(
+            || Problem::unauthorized("invalid username or password"),
+            Problem::sign_in_closed,
+        ))
     }
 }
 
