@@ -241,6 +241,33 @@ async fn main() -> anyhow::Result<()> {
             a95 / b95
         );
     }
+    // The dashboard's stats: no bare twin (it is several statements), so the
+    // figure stands alone.
+    for (label, query) in [
+        ("stats", ""),
+        (
+            "stats one month",
+            "?from_date=2026-11-01&to_date=2026-11-30",
+        ),
+    ] {
+        let uri = format!("/api/media-distributions/stats/{query}");
+        let mut api = Vec::new();
+        for i in 0..args.iterations.min(50) + 3 {
+            let req = Request::get(&uri)
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())?;
+            let t = Instant::now();
+            let res = router.clone().oneshot(req).await?;
+            let status = res.status();
+            let _ = axum::body::to_bytes(res.into_body(), 1 << 24).await?;
+            anyhow::ensure!(status == StatusCode::OK, "{label}: {status}");
+            if i >= 3 {
+                api.push(t.elapsed());
+            }
+        }
+        let (a50, a95) = summary(api);
+        println!("{label:<22} {a50:>9.2} {a95:>9.2}");
+    }
     pool.close().await;
     if !args.keep {
         let admin = db::connect(&admin_url, 1).await?;

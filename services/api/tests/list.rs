@@ -481,6 +481,8 @@ async fn filters_search_ordering_pagination_and_stats() {
             "urgency_breakdown": {"NORMAL": 21, "URGENT": 3, "STAT": 7},
             "recent_activity": {"requests_last_30_days": 28, "collections_last_30_days": 1},
             "turnaround": {
+                "requested_from": (chrono::Utc::now().date_naive() - chrono::Days::new(29)).to_string(),
+                "requested_to": null,
                 "request_to_ready": {"count": 2, "median_seconds": 330.0, "p90_seconds": 546.0},
                 "ready_to_collected": {"count": 1, "median_seconds": 3600.0, "p90_seconds": 3600.0},
             },
