@@ -154,6 +154,24 @@ async fn desk_scenarios() {
             "collected"
         ]
     );
+    // Each refusal records who tried, with what, and why; never the number whole.
+    let refused: Vec<(serde_json::Value, String)> = sqlx::query_as(
+        "SELECT details, reason FROM distribution_events WHERE distribution_id = $1 AND event = 'handover-refused' ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        refused.iter().map(|(d, _)| d.clone()).collect::<Vec<_>>(),
+        vec![
+            json!({"collector_name": "Synthetic Collector", "relationship": "SELF", "document_type": "MYKAD",
+                   "document_masked": "******-**-1235", "code": "IDENTITY_MISMATCH"}),
+            json!({"collector_name": "Synthetic Collector", "relationship": "SPOUSE", "document_type": "MYKAD",
+                   "document_masked": "******-**-1235", "code": "AUTHORITY_REQUIRED"}),
+        ]
+    );
+    assert!(refused.iter().all(|(_, reason)| !reason.is_empty()));
 
     // 7. Same study, two requests: a second CD is refused pointing at the first; film is fine.
     let uid2 = register(&env, 2, None, None).await;

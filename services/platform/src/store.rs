@@ -279,7 +279,9 @@ async fn record_refused_handover(
     rejection: &Rejection,
 ) -> Result<(), sqlx::Error> {
     let details = match command {
+        // Who tried, as they gave their name: the audit says who was turned away.
         Command::Handover { collector, .. } => serde_json::json!({
+            "collector_name": collector.name,
             "relationship": collector.relationship,
             "document_type": collector.document.type_code(),
             "document_masked": collector.document.masked(),
