@@ -354,6 +354,37 @@ async fn reprint_update_and_delete() {
     )
     .await;
     assert_eq!(code(&r), Some(ReasonCode::TokenSuperseded));
+    // The old slip offered at the desk is refused and recorded: someone
+    // holds a copy that was replaced.
+    let r = send(
+        &env,
+        CommandType::Handover,
+        handover(
+            json!({"token": old}),
+            json!({"type": "MYKAD", "number": "900101-14-1235"}),
+            "SPOUSE",
+            Some("CL-7"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (code(&r), r.distribution_id),
+        (Some(ReasonCode::TokenSuperseded), Some(id))
+    );
+    let stale: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT details FROM distribution_events WHERE distribution_id = $1 AND event = 'handover-refused'",
+    )
+    .bind(id)
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        stale,
+        vec![
+            json!({"collector_name": "Synthetic Collector", "relationship": "SPOUSE", "document_type": "MYKAD",
+                    "document_masked": "******-**-1235", "code": "TOKEN_SUPERSEDED"})
+        ]
+    );
     let new = env.config.slip_key.sign(id, 2).to_string();
     let r = send(
         &env,
@@ -432,6 +463,7 @@ async fn reprint_update_and_delete() {
             "requested",
             "updated",
             "slip-reissued",
+            "handover-refused",
             "preparing",
             "updated",
             "deleted"

@@ -177,17 +177,26 @@ pub async fn lock_distribution(
     }))
 }
 
+/// A target that cannot be acted on; a retired slip still names its
+/// distribution, so the refusal can be recorded against it.
+type Refused = (Rejection, Option<Loaded>);
+
 /// Finds the distribution a command targets. A slip must carry a valid
 /// signature and the current slip version (a reprint retires old slips).
-pub async fn resolve_target(
+async fn resolve_target(
     conn: &mut PgConnection,
     target: &Target,
     key: &SlipKey,
-) -> Result<Result<Loaded, Rejection>, sqlx::Error> {
+) -> Result<Result<Loaded, Refused>, sqlx::Error> {
     let (id, slip_version) = match target {
         Target::Token(text) => match key.verify(text) {
             Ok(t) => (t.distribution_id, Some(t.slip_version)),
-            Err(e) => return Ok(Err(Rejection::new(ReasonCode::TokenInvalid, e.to_string()))),
+            Err(e) => {
+                return Ok(Err((
+                    Rejection::new(ReasonCode::TokenInvalid, e.to_string()),
+                    None,
+                )))
+            }
         },
         Target::Id(id) => (*id, None),
     };
@@ -201,14 +210,15 @@ pub async fn resolve_target(
         } else {
             ReasonCode::NotFound
         };
-        return Ok(Err(Rejection::new(code, msg)));
+        return Ok(Err((Rejection::new(code, msg), None)));
     };
     if let Some(v) = slip_version {
         if v != loaded.state.slip_version {
-            return Ok(Err(Rejection::new(
+            let r = Rejection::new(
                 ReasonCode::TokenSuperseded,
                 "this slip was replaced by a reprint; ask for the newest slip or look the request up by reference",
-            )));
+            );
+            return Ok(Err((r, Some(loaded))));
         }
     }
     Ok(Ok(loaded))
@@ -240,7 +250,14 @@ pub async fn transition(
     };
     let loaded = match resolve_target(conn, target, &ctx.config.slip_key).await? {
         Ok(l) => l,
-        Err(r) => return Ok(Reply::rejected(id, None, r)),
+        Err((r, stale)) => {
+            // An old slip offered at the desk: someone holds a copy that was replaced.
+            if let (Some(stale), Command::Handover { .. }) = (&stale, &command) {
+                record_refused_handover(conn, stale, &command, &staff, env, &r).await?;
+            }
+            let dist_id = stale.map(|l| l.state.id);
+            return Ok(Reply::rejected(id, dist_id, r));
+        }
     };
     let dist_id = loaded.state.id;
     match decide(&loaded.state, &command, &staff.actor, &ctx.config.policy) {
