@@ -10,8 +10,12 @@ use axum::http::StatusCode;
 use mediadist_domain::envelope::redact_values;
 use serde::de::DeserializeOwned;
 
-/// Bodies larger than this are refused with 413.
-pub const MAX_BODY: usize = 64 * 1024;
+/// Bodies larger than this are refused with 413. A quarter of the command
+/// size limit (`envelope::MAX_MESSAGE_BYTES`): whatever is accepted here
+/// fits in a command even if every character needs escaping, so a large body
+/// gets the domain's field error (`comments: at most 1000 characters`), not a
+/// dead letter. No valid request comes near it.
+pub const MAX_BODY: usize = mediadist_domain::envelope::MAX_MESSAGE_BYTES / 4;
 
 /// Parses a JSON object body. An empty body counts as `{}`.
 pub fn parse<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, Problem> {

@@ -86,11 +86,13 @@ pub enum Sent {
     Pending { command_id: String },
 }
 
-/// The command id: the caller's idempotency key, scoped to the caller and
-/// the command so two clients' keys never meet; a fresh id without one.
-pub fn command_id(caller: &Caller, command: CommandType, key: &IdempotencyKey) -> String {
+/// The command id: the caller's idempotency key, scoped to the caller so
+/// two clients' keys never meet; a fresh id without one. Not scoped to the
+/// endpoint: the same key on another endpoint is another command under a
+/// used id, refused as COMMAND_ID_REUSED rather than applied.
+pub fn command_id(caller: &Caller, key: &IdempotencyKey) -> String {
     match &key.0 {
-        Some(k) => format!("api:{}:{}:{k}", caller.username, command.routing_key()),
+        Some(k) => format!("api:{}:{k}", caller.username),
         None => uuid::Uuid::new_v4().to_string(),
     }
 }
@@ -105,7 +107,7 @@ pub async fn send(
     subject: Option<i64>,
     data: serde_json::Value,
 ) -> Result<Sent, Problem> {
-    let id = command_id(caller, command, key);
+    let id = command_id(caller, key);
     let client = state.broker.client().await.map_err(|e| {
         tracing::warn!(error = %e, "message broker unreachable");
         Problem::unavailable("the message broker is not answering; nothing was changed")

@@ -323,6 +323,27 @@ async fn from_request_to_collection_with_the_seed_shapes() {
         (a.status, a.body["code"].clone()),
         (StatusCode::BAD_REQUEST, json!("MALFORMED_REQUEST"))
     );
+    // Just under the body limit, with quotes that double when escaped:
+    // still the field's own error, and nothing dead-lettered.
+    let at_limit = format!(
+        "{{\"study_ids\": [{s1}], \"media_type\": \"CD\", \"comments\": \"{}\"}}",
+        "\\\"".repeat((16 * 1024 - 80) / 2)
+    );
+    assert!(at_limit.len() <= 16 * 1024, "{}", at_limit.len());
+    let a = api
+        .call_with(
+            Method::POST,
+            &format!("{md}/"),
+            Some(&clerk),
+            &[],
+            Some(at_limit),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("comments")),
+        "{a:?}"
+    );
     let big = format!("{{\"comments\": \"{}\"}}", "x".repeat(70 * 1024));
     let a = api
         .call_with(

@@ -42,14 +42,11 @@ async fn unanswered_command_is_202_and_the_retry_is_applied_once() {
         )
         .await;
     assert_eq!(a.status, StatusCode::ACCEPTED, "{a:?}");
-    let check = "/api/commands/api:clerk1:intake.request-media:req-2026-12-03-0001/";
+    let check = "/api/commands/api:clerk1:req-2026-12-03-0001/";
     assert_eq!(a.header("location"), Some(check));
     assert_eq!(a.body["status"], "pending");
     assert_eq!(a.body["check"], check);
-    assert_eq!(
-        a.body["command_id"],
-        "api:clerk1:intake.request-media:req-2026-12-03-0001"
-    );
+    assert_eq!(a.body["command_id"], "api:clerk1:req-2026-12-03-0001");
     let a = api.get(check, &clerk).await;
     assert_eq!(
         (a.status, a.body["status"].clone()),
@@ -168,6 +165,30 @@ async fn retries_with_a_key_never_apply_twice_and_keys_are_per_caller() {
         .await
         .unwrap();
     assert_eq!(rows, 1, "nothing was created for the reused key");
+    // A key names one request whatever the endpoint: reused on another, refused.
+    let elsewhere = api
+        .call_with(
+            Method::PATCH,
+            &format!("{md}/1/"),
+            Some(&clerk),
+            &key,
+            Some(json!({"comments": "x"}).to_string()),
+        )
+        .await;
+    assert_eq!(
+        (elsewhere.status, elsewhere.body["code"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("COMMAND_ID_REUSED")),
+        "{elsewhere:?}"
+    );
+    let comments: Option<String> =
+        sqlx::query_scalar("SELECT comments FROM media_distributions WHERE id = 1")
+            .fetch_one(&api.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        comments, None,
+        "the update under a used key was not applied"
+    );
     // Another caller's same key is another command.
     let c = api
         .call_with(
