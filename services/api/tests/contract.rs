@@ -597,17 +597,24 @@ async fn from_request_to_collection_with_the_seed_shapes() {
         (StatusCode::UNPROCESSABLE_ENTITY, json!("DOCUMENT_NOT_SEEN"))
     );
     let before = chrono::Utc::now();
+    let mut with_note = collect("900101141235");
+    with_note["comments"] = json!("signed the collection book");
     let a = api
         .call(
             Method::PATCH,
             &format!("{md}/1/collect/"),
             Some(&desk),
-            Some(collect("900101141235")),
+            Some(with_note),
         )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{a:?}");
     let d = &a.body;
     assert_eq!(d["status"], "COLLECTED");
+    // The desk's note joins the request's comments.
+    assert_eq!(
+        d["comments"],
+        "for HKL referral, by courier\nsigned the collection book"
+    );
     assert_eq!(d["collected_by"], "Synthetic Aminah");
     assert_eq!(
         d["collected_by_ic"], "900101-14-1235",

@@ -39,6 +39,7 @@ pub async fn handle(
             collector: d.collector.validate()?,
             document_seen: d.document_seen,
             slip_presented: target.is_slip(),
+            note: d.note()?,
         })
     })
     .await

@@ -400,6 +400,13 @@ pub struct HandoverData {
     pub actor: String,
 }
 
+impl HandoverData {
+    /// The desk's note, up to 1000 characters; blank is none.
+    pub fn note(&self) -> Result<Option<String>, FieldError> {
+        crate::values::optional_text(self.comments.as_deref(), "comments", 1000)
+    }
+}
+
 /// A collector whose details are valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Collector {

@@ -25,6 +25,8 @@ pub enum Event {
         /// The site's rule when it was decided: did anyone but the patient
         /// need an authority letter? Recorded so the audit shows which rule applied.
         authority_required_for_others: bool,
+        /// The desk's note; added to the request's comments.
+        note: Option<String>,
     },
     Cancelled {
         reason: String,
@@ -129,11 +131,14 @@ impl Event {
             Event::Ready { storage_location } => {
                 serde_json::json!({ "storage_location": storage_location })
             }
+            // The note is free text and may name people: downstream is told there is one.
             Event::Collected {
                 collector,
                 slip_presented,
                 authority_required_for_others,
+                note,
             } => serde_json::json!({
+                "noted": note.is_some(),
                 "relationship": collector.relationship,
                 "document_type": collector.document.type_code(),
                 "document_masked": collector.document.masked(),
@@ -186,6 +191,7 @@ mod tests {
             },
             slip_presented: true,
             authority_required_for_others: true,
+            note: Some("Synthetic Son signed the book".into()),
         };
         let ctx = EventContext {
             distribution_id: 5,

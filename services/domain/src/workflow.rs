@@ -45,6 +45,8 @@ pub enum Command {
         collector: Collector,
         document_seen: bool,
         slip_presented: bool,
+        /// The desk's note (the seed's `comments` on collect).
+        note: Option<String>,
     },
     Cancel {
         reason: String,
@@ -143,6 +145,7 @@ pub fn decide(
                 collector,
                 document_seen,
                 slip_presented,
+                note,
             },
         ) => {
             check_collector(state, collector, *document_seen, policy)?;
@@ -150,6 +153,7 @@ pub fn decide(
                 collector: collector.clone(),
                 slip_presented: *slip_presented,
                 authority_required_for_others: policy.authority_required_for_others,
+                note: note.clone(),
             }
         }
         (Status::Requested | Status::Preparing, Command::Handover { .. }) => {

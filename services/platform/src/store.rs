@@ -394,6 +394,7 @@ pub async fn record(
             collector,
             slip_presented,
             authority_required_for_others,
+            note,
         } => {
             let doc_kind = match &collector.document {
                 IdentityDocument::Other { kind, .. } => Some(kind.clone()),
@@ -403,6 +404,9 @@ pub async fn record(
                 "UPDATE media_distributions SET status = 'COLLECTED', collected_by = $2, collected_by_doc_type = $3,
                  collected_by_doc_kind = $4, collected_by_ic = $5, relationship_to_patient = $6, relationship_other = $7,
                  authority_reference = $8, slip_presented = $9, collection_datetime = now(), handed_over_by_id = $10,
+                 comments = CASE WHEN $11::text IS NULL THEN comments
+                                 WHEN coalesce(comments, '') = '' THEN $11
+                                 ELSE comments || E'\n' || $11 END,
                  version = version + 1, modified = now() WHERE id = $1",
             )
             .bind(id)
@@ -415,6 +419,7 @@ pub async fn record(
             .bind(&collector.authority_reference)
             .bind(slip_presented)
             .bind(staff.id)
+            .bind(note)
             .execute(&mut *conn)
             .await?;
             deactivate_studies(conn, id).await?;
@@ -428,6 +433,7 @@ pub async fn record(
                     "authority_reference": collector.authority_reference,
                     "slip_presented": slip_presented,
                     "authority_required_for_others": authority_required_for_others,
+                    "note": note,
                 }),
             )
         }

@@ -42,6 +42,7 @@ fn handover(c: Collector) -> Command {
         collector: c,
         document_seen: true,
         slip_presented: true,
+        note: None,
     }
 }
 
@@ -307,6 +308,7 @@ fn the_document_must_be_seen() {
         collector: collector(Relationship::SelfCollect, "850612145523", None),
         document_seen: false,
         slip_presented: false,
+        note: None,
     };
     let r = decide(
         &state(Status::Ready),
