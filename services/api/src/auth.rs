@@ -71,24 +71,39 @@ fn new_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A new token of `session` (one sign-in: see migration 0009).
 pub async fn issue(
     pool: &PgPool,
     staff_id: i64,
     kind: TokenKind,
     ttl: Duration,
+    session: uuid::Uuid,
 ) -> Result<(String, DateTime<Utc>), sqlx::Error> {
     let token = new_token();
     let expires_at = Utc::now() + ttl;
     sqlx::query(
-        "INSERT INTO api_tokens (token_hash, staff_id, kind, expires_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO api_tokens (token_hash, staff_id, kind, expires_at, session) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(token_hash(&token))
     .bind(staff_id)
     .bind(kind.as_str())
     .bind(expires_at)
+    .bind(session)
     .execute(pool)
     .await?;
     Ok((token, expires_at))
+}
+
+/// Ends every token of a member of staff: their password changed, so no
+/// sign-in made with the old one may go on.
+pub async fn revoke_all(pool: &PgPool, staff_id: i64) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "UPDATE api_tokens SET revoked_at = now() WHERE staff_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(staff_id)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected())
 }
 
 /// The authenticated member of staff behind a request.
@@ -98,6 +113,8 @@ pub struct Caller {
     pub username: String,
     pub role: Role,
     token_hash: Vec<u8>,
+    /// The sign-in this token came from (none for tokens from before 0009).
+    session: Option<uuid::Uuid>,
 }
 
 impl Caller {
@@ -124,7 +141,7 @@ impl Caller {
 async fn lookup(pool: &PgPool, token: &str, kind: TokenKind) -> Result<Option<Caller>, Problem> {
     let hash = token_hash(token);
     let row = sqlx::query(
-        "SELECT s.id, s.username, s.role FROM api_tokens t JOIN staff s ON s.id = t.staff_id
+        "SELECT s.id, s.username, s.role, t.session FROM api_tokens t JOIN staff s ON s.id = t.staff_id
          WHERE t.token_hash = $1 AND t.kind = $2 AND t.revoked_at IS NULL AND t.expires_at > now() AND s.active",
     )
     .bind(&hash)
@@ -138,6 +155,7 @@ async fn lookup(pool: &PgPool, token: &str, kind: TokenKind) -> Result<Option<Ca
         username: row.get("username"),
         role,
         token_hash: hash,
+        session: row.get("session"),
     }))
 }
 
@@ -240,6 +258,7 @@ pub async fn login(
         id,
         TokenKind::Access,
         state.settings.access_ttl,
+        uuid::Uuid::new_v4(),
     )
     .await?;
     Ok(
@@ -262,10 +281,13 @@ pub async fn logout(
         refresh: Option<String>,
     }
     let b: B = body::parse(body)?;
+    // This token and every other of its sign-in (the refresh token too).
     sqlx::query(
-        "UPDATE api_tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL",
+        "UPDATE api_tokens SET revoked_at = now()
+         WHERE (token_hash = $1 OR session = $2) AND revoked_at IS NULL",
     )
     .bind(&caller.token_hash)
+    .bind(caller.session)
     .execute(&state.pool)
     .await?;
     if let Some(r) = b.refresh {
@@ -288,11 +310,13 @@ pub async fn token_obtain(
 ) -> Result<Response, Problem> {
     let b: LoginBody = body::parse(body)?;
     let id = check_login(&state, b).await?;
+    let session = uuid::Uuid::new_v4();
     let (access, _) = issue(
         &state.pool,
         id,
         TokenKind::Access,
         state.settings.access_ttl,
+        session,
     )
     .await?;
     let (refresh, _) = issue(
@@ -300,6 +324,7 @@ pub async fn token_obtain(
         id,
         TokenKind::Refresh,
         state.settings.refresh_ttl,
+        session,
     )
     .await?;
     Ok(Json(json!({ "access": access, "refresh": refresh })).into_response())
@@ -326,6 +351,7 @@ pub async fn token_refresh(
         caller.staff_id,
         TokenKind::Access,
         state.settings.access_ttl,
+        caller.session.unwrap_or_else(uuid::Uuid::new_v4),
     )
     .await?;
     Ok(Json(json!({ "access": access })).into_response())

@@ -200,14 +200,11 @@ async fn health_ready_login_logout_and_the_token_pair() {
         StatusCode::UNAUTHORIZED,
         "an access token does not refresh"
     );
-    // Logging out with the refresh token named ends it too.
+    // Logging out ends the whole sign-in: the refresh token and every access
+    // token of it, whichever one logs out; another sign-in goes on.
+    let elsewhere = api.login("rad1").await;
     let a = api
-        .call(
-            Method::POST,
-            "/api/auth/logout/",
-            Some(&fresh),
-            Some(json!({"refresh": refresh})),
-        )
+        .call(Method::POST, "/api/auth/logout/", Some(&fresh), None)
         .await;
     assert_eq!(a.status, StatusCode::NO_CONTENT);
     let a = api
@@ -219,6 +216,24 @@ async fn health_ready_login_logout_and_the_token_pair() {
         )
         .await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api.get("/api/media-distributions/", &access).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        api.get("/api/media-distributions/", &elsewhere)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // A new password ends every sign-in made with the old one.
+    api.add_staff("rad1", "RADIOGRAPHER").await;
+    assert_eq!(
+        api.get("/api/media-distributions/", &elsewhere)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
 
     // A deactivated account's tokens stop working at once.
     let desk = api.login("desk1").await;

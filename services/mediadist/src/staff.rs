@@ -12,8 +12,9 @@ pub async fn add(
     add_with_password(pool, username, full_name, role, None).await
 }
 
-/// Adds (or updates) an account; with a password, the HTTP API accepts it.
-/// Without one, an existing password stays as it was.
+/// Adds (or updates) an account; with a password, the HTTP API accepts it
+/// (and every API token signed in with the old one ends). Without one, an
+/// existing password stays as it was.
 pub async fn add_with_password(
     pool: &PgPool,
     username: &str,
@@ -44,5 +45,8 @@ pub async fn add_with_password(
         }
         other => other.into(),
     })?;
+    if password.is_some() {
+        mediadist_api::auth::revoke_all(pool, id).await?;
+    }
     Ok(id)
 }
