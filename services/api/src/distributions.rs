@@ -196,6 +196,27 @@ async fn list_of(
 
 /// The detail object, logged as a read (and which values were shown whole).
 pub async fn read_detail(state: &AppState, caller: &Caller, id: i64) -> Result<Value, Problem> {
+    let (detail, patient, fields) = detail_of(state, caller, id).await?;
+    access::record(
+        &state.pool,
+        caller,
+        "distribution",
+        &[id],
+        Some(patient),
+        &fields,
+    )
+    .await?;
+    Ok(detail)
+}
+
+/// The detail object as `caller` would see it, its patient, and which values
+/// it holds whole; not logged (callers that show it log it). 404 when the
+/// distribution does not exist or was deleted.
+async fn detail_of(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<(Value, i64, Vec<&'static str>), Problem> {
     let row = sqlx::query(shape::DETAIL_SELECT)
         .bind(id)
         .fetch_optional(&state.pool)
@@ -237,16 +258,7 @@ pub async fn read_detail(state: &AppState, caller: &Caller, id: i64) -> Result<V
         }
     }
     let patient: i64 = row.get("pid");
-    access::record(
-        &state.pool,
-        caller,
-        "distribution",
-        &[id],
-        Some(patient),
-        &fields,
-    )
-    .await?;
-    Ok(shape::detail(&row, &studies, full))
+    Ok((shape::detail(&row, &studies, full), patient, fields))
 }
 
 /// `GET .../{id}/`.
@@ -429,40 +441,16 @@ pub async fn create(
     }
 }
 
-/// Fields of the detail object that only the workflow changes.
-const WORKFLOW_FIELDS: &[&str] = &[
-    "id",
-    "reference",
-    "request_date",
-    "studies",
-    "study_ids",
-    "study_count",
-    "patient_name",
-    "patient_mrn",
-    "patient_nric",
-    "media_type",
-    "status",
-    "collected_by",
-    "collected_by_ic",
-    "relationship_to_patient",
-    "collection_datetime",
-    "prepared_by",
-    "handed_over_by",
-    "cancellation_reason",
-    "created",
-    "modified",
-    "storage_location",
-    "requester",
-];
-
 /// The fields a request's update may change.
 const EDITABLE: [&str; 3] = ["comments", "urgency", "quantity"];
 
 /// `PATCH`/`PUT .../{id}/`: comments, urgency, and quantity while REQUESTED.
 /// PATCH changes the fields it names; PUT replaces them all, so it must name
-/// all three. Either way a value equal to the current one is no change: a
-/// client sending back what it read (quantity included, after preparation
-/// began) is not refused, and nothing unchanged enters the audit trail.
+/// all three. A client may send back the whole object it read (as a DRF
+/// client's PUT does): every other field must hold what it holds now, or it
+/// is refused by name. A value equal to the current one is no change, so the
+/// frozen quantity sent back unchanged is not refused and nothing unchanged
+/// enters the audit trail.
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -475,6 +463,8 @@ pub async fn update(
     let id = parse_id(&id)?;
     let fields: serde_json::Map<String, Value> = body::parse(body)?;
     let missing = EDITABLE.iter().find(|f| !fields.contains_key(**f));
+    // As this caller reads it, so masked numbers sent back compare equal.
+    let (current, _, _) = detail_of(&state, &caller, id).await?;
     let mut data = json!({ "target": { "distribution_id": id }, "actor": caller.username });
     for (k, v) in fields {
         match (k.as_str(), v) {
@@ -489,7 +479,22 @@ pub async fn update(
                 return Err(Problem::invalid("quantity", "quantity: must be a whole number")
                 )
             }
-            (f, _) if WORKFLOW_FIELDS.contains(&f) => {
+            (f, v) if current.get(f) == Some(&v) => {}
+            // The server's clock: not a change anyone asks for.
+            ("modified", _) => {}
+            // Sent back from an older read: someone changed it since.
+            ("version", v) => {
+                return Err(Problem::new(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "version: this request changed since it was read (version {} then, {} now); read it again and resend",
+                        v, current["version"]
+                    ),
+                )
+                .code(ReasonCode::VersionConflict.as_str())
+                .field("version"))
+            }
+            (f, _) if current.get(f).is_some() || f == "study_ids" => {
                 return Err(Problem::invalid(
                     f,
                     format!("{f}: cannot be changed here; only comments, urgency and quantity (while REQUESTED) can"),
@@ -508,20 +513,15 @@ pub async fn update(
             format!("{missing}: PUT replaces comments, urgency and quantity, so it needs all three (PATCH changes some)"),
         ));
     }
-    ensure_live(&state, id).await?;
-    let current = sqlx::query(
-        "SELECT coalesce(comments, '') AS comments, urgency, quantity FROM media_distributions WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_one(&state.pool)
-    .await?;
     let unchanged = |field: &str, given: &Value| match field {
-        "comments" => given.as_str().map(str::trim) == Some(current.get::<&str, _>("comments")),
-        "urgency" => given.as_str().is_some_and(|u| {
-            u.trim()
-                .eq_ignore_ascii_case(current.get::<&str, _>("urgency"))
-        }),
-        _ => given.as_i64() == Some(i64::from(current.get::<i32, _>("quantity"))),
+        "comments" => {
+            given.as_str().map(str::trim) == Some(current["comments"].as_str().unwrap_or(""))
+        }
+        "urgency" => given
+            .as_str()
+            .zip(current["urgency"].as_str())
+            .is_some_and(|(g, c)| g.trim().eq_ignore_ascii_case(c)),
+        _ => given.as_i64().is_some() && given.as_i64() == current["quantity"].as_i64(),
     };
     if let Some(obj) = data.as_object_mut() {
         let named = EDITABLE.iter().any(|f| obj.contains_key(*f));

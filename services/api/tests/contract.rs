@@ -514,6 +514,47 @@ async fn from_request_to_collection_with_the_seed_shapes() {
         "{again:?}"
     );
     assert_eq!(updates().await, before + 1);
+    // A DRF client PUTs back the whole object it read: the read-only fields
+    // hold what they hold, so only the edit counts. From an older read, the
+    // version says someone changed it since.
+    let mut full = api.get(&format!("{md}/1/"), &clerk).await.body;
+    full["comments"] = json!("by courier, sent back whole");
+    let a = api
+        .call(
+            Method::PUT,
+            &format!("{md}/1/"),
+            Some(&clerk),
+            Some(full.clone()),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["comments"].clone()),
+        (StatusCode::OK, json!("by courier, sent back whole")),
+        "{a:?}"
+    );
+    full["comments"] = json!("from a stale read");
+    let a = api
+        .call(Method::PUT, &format!("{md}/1/"), Some(&clerk), Some(full))
+        .await;
+    assert_eq!(
+        (a.status, a.body["code"].clone(), a.body["field"].clone()),
+        (
+            StatusCode::CONFLICT,
+            json!("VERSION_CONFLICT"),
+            json!("version")
+        ),
+        "{a:?}"
+    );
+    let mut full = api.get(&format!("{md}/1/"), &clerk).await.body;
+    full["status"] = json!("READY");
+    let a = api
+        .call(Method::PUT, &format!("{md}/1/"), Some(&clerk), Some(full))
+        .await;
+    assert_eq!(
+        (a.status, a.body["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("status")),
+        "{a:?}"
+    );
     let a = api
         .call(
             Method::PATCH,
@@ -613,7 +654,7 @@ async fn from_request_to_collection_with_the_seed_shapes() {
     // The desk's note joins the request's comments.
     assert_eq!(
         d["comments"],
-        "for HKL referral, by courier\nsigned the collection book"
+        "by courier, sent back whole\nsigned the collection book"
     );
     assert_eq!(d["collected_by"], "Synthetic Aminah");
     assert_eq!(
