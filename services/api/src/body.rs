@@ -67,6 +67,20 @@ pub fn parse<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result
                             .field(api_field(&field)),
                     )
                 }
+                // A key twice: which value was meant is anyone's guess.
+                _ if msg.starts_with("duplicate field") => {
+                    let field = msg
+                        .split('`')
+                        .nth(1)
+                        .map(|f| join(&path, f))
+                        .unwrap_or_else(|| path.clone());
+                    Err(Problem::bad_request(format!(
+                        "{}: appears more than once in the body",
+                        api_field(&field)
+                    ))
+                    .code("DUPLICATE_FIELD")
+                    .field(api_field(&field)))
+                }
                 _ if msg.starts_with("missing field") => {
                     let field = msg
                         .split('`')
@@ -80,9 +94,16 @@ pub fn parse<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result
                 }
                 _ => {
                     let field = if path == "." { String::new() } else { path };
+                    // serde's words for a value of neither accepted shape name
+                    // a Rust type; say what the API takes instead.
+                    let msg = if msg.contains("untagged enum StudyKey") {
+                        "must be a study id (a number) or a study instance UID (text)".to_string()
+                    } else {
+                        redact_values(&msg)
+                    };
                     Err(Problem::invalid(
                         api_field(&field),
-                        format!("{}: {}", api_field(&field), redact_values(&msg)),
+                        format!("{}: {msg}", api_field(&field)),
                     ))
                 }
             }
@@ -141,5 +162,20 @@ mod tests {
         );
         let e = p(r#"[1]"#).unwrap_err();
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        let e = p(r#"{"quantity": 2, "quantity": 3}"#).unwrap_err();
+        assert_eq!(
+            (
+                e.status,
+                e.code.as_deref(),
+                e.field.as_deref(),
+                e.detail.as_str()
+            ),
+            (
+                StatusCode::BAD_REQUEST,
+                Some("DUPLICATE_FIELD"),
+                Some("quantity"),
+                "quantity: appears more than once in the body"
+            )
+        );
     }
 }

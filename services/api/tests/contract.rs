@@ -177,6 +177,23 @@ async fn from_request_to_collection_with_the_seed_shapes() {
         ])
     );
 
+    // A study given as neither an id nor a UID says what it takes.
+    let a = api
+        .call(
+            Method::POST,
+            &format!("{md}/"),
+            Some(&clerk),
+            Some(json!({"daftar_id": [s2], "media_type": "DVD"})),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["field"].clone(), a.body["detail"].clone()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!("daftar_id"),
+            json!("daftar_id: must be a study id (a number) or a study instance UID (text)")
+        )
+    );
     // Legacy daftar_id; defaults quantity 1, NORMAL.
     let a = api
         .call(
@@ -267,7 +284,7 @@ async fn from_request_to_collection_with_the_seed_shapes() {
             StatusCode::UNPROCESSABLE_ENTITY,
             json!("INVALID_FIELD"),
             json!("quantity"),
-            json!("quantity: quantity must be 1 to 50, got 51")
+            json!("quantity: must be 1 to 50, got 51")
         )
     );
     let a = api

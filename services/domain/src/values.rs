@@ -42,7 +42,7 @@ impl Quantity {
         } else {
             Err(FieldError::new(
                 field,
-                format!("quantity must be 1 to {}, got {n}", Self::MAX),
+                format!("must be 1 to {}, got {n}", Self::MAX),
             ))
         }
     }

@@ -823,7 +823,7 @@ fn corpus(s: &Seeded) -> Vec<Case> {
                 edit(t(c), "/quantity", Some(json!(n))),
                 invalid(
                     "quantity",
-                    &format!("quantity must be 1 to 50, got {n}"),
+                    &format!("quantity: must be 1 to 50, got {n}"),
                     None,
                 ),
             );
@@ -1858,7 +1858,33 @@ async fn every_malformed_command_is_dead_lettered_or_rejected_and_changes_nothin
     // Nothing written, nothing changed, apart from the inbox remembering each
     // rejection (so a redelivery is answered the same); a dead letter leaves
     // no inbox row.
-    let after = snapshot(&env).await;
+    let mut after = snapshot(&env).await;
+    // The one deliberate write: a replaced slip offered for handover is
+    // recorded as a refused attempt (someone holds an old copy).
+    let superseded_handovers = cases
+        .iter()
+        .filter(|c| {
+            c.routing_key.ends_with(".handover")
+                && [
+                    "a newer slip version, correctly signed",
+                    "slip version 0, correctly signed",
+                ]
+                .iter()
+                .any(|w| c.what.ends_with(w))
+        })
+        .count();
+    let events = after.get_mut("distribution_events").expect("events");
+    let before_events = before["distribution_events"].len();
+    let recorded: Vec<Value> = events.split_off(before_events.min(events.len()));
+    assert_eq!(
+        recorded
+            .iter()
+            .map(|e| (e["event"].clone(), e["details"]["code"].clone()))
+            .collect::<Vec<_>>(),
+        vec![(json!("handover-refused"), json!("TOKEN_SUPERSEDED")); superseded_handovers],
+        "the only audit rows the corpus writes are the refused handovers of replaced slips"
+    );
+    assert_eq!(superseded_handovers, 2);
     let changed = changes(&before, &after);
     assert!(
         changed.is_empty(),

@@ -255,8 +255,7 @@ pub async fn transition(
             if let (Some(stale), Command::Handover { .. }) = (&stale, &command) {
                 record_refused_handover(conn, stale, &command, &staff, env, &r).await?;
             }
-            let dist_id = stale.map(|l| l.state.id);
-            return Ok(Reply::rejected(id, dist_id, r));
+            return Ok(Reply::rejected(id, None, r));
         }
     };
     let dist_id = loaded.state.id;
