@@ -145,7 +145,9 @@ pub fn router(state: AppState) -> Router {
     let md = "/api/media-distributions";
     let mut r = Router::new()
         .route("/health", get(health::health))
+        .route("/health/", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/ready/", get(health::ready))
         .route("/api/openapi.json", get(openapi::openapi));
     r = both(r, "/api/auth/login/", post(auth::login));
     r = both(r, "/api/auth/logout/", post(auth::logout));

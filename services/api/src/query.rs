@@ -151,7 +151,7 @@ impl ListQuery {
             let col = ordering_column(name).ok_or_else(|| {
                 Problem::invalid(
                     "ordering",
-                    format!("ordering: '{name}' is not one of request_date, collection_datetime, status, urgency (- for descending)"),
+                    format!("ordering: '{name}' is not one of request_date, collection_datetime, status (workflow order), urgency (by severity), id (- for descending)"),
                 )
             })?;
             ordering.push((col, desc));
@@ -258,28 +258,49 @@ impl ListQuery {
             // Each way to match is its own indexed lookup of ids (trigram
             // indexes for the texts, btree for numbers), united: an OR
             // across tables would scan every row.
-            let escaped = s
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            let pattern = format!("%{escaped}%");
-            // DICOM writes names with ^ between the parts.
-            let dicom = pattern.replace(' ', "^");
+            let like = |text: &str| {
+                let escaped = text
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                format!("%{escaped}%")
+            };
+            let pattern = like(s);
+            // Names are words in any order (DICOM writes Citizen^Jan for "Jan
+            // Citizen"): each word its own indexed ILIKE, all of them required.
+            let words: Vec<String> = s
+                .split(|c: char| c.is_whitespace() || c == '^' || c == ',')
+                .filter(|w| !w.is_empty())
+                .take(6)
+                .map(like)
+                .collect();
+            let words = if words.is_empty() {
+                vec![pattern.clone()]
+            } else {
+                words
+            };
+            let push_name = |q: &mut QueryBuilder<'_, Postgres>, column: &str| {
+                q.push("(");
+                for (i, w) in words.iter().enumerate() {
+                    if i > 0 {
+                        q.push(" AND ");
+                    }
+                    q.push(format!("{column} ILIKE ")).push_bind(w.clone());
+                }
+                q.push(")");
+            };
             let mykad = Mykad::parse(s, "search")
                 .ok()
                 .map(|m| m.digits().to_string());
-            q.push(" AND d.id IN (SELECT d2.id FROM media_distributions d2 WHERE d2.patient_id IN (SELECT p.id FROM patients p WHERE p.name ILIKE ")
-                .push_bind(pattern.clone());
-            if dicom != pattern {
-                q.push(" OR p.name ILIKE ").push_bind(dicom);
-            }
+            q.push(" AND d.id IN (SELECT d2.id FROM media_distributions d2 WHERE d2.patient_id IN (SELECT p.id FROM patients p WHERE ");
+            push_name(q, "p.name");
             q.push(" OR p.mrn ILIKE ").push_bind(pattern.clone());
             if let Some(digits) = &mykad {
                 // Identity numbers match whole, never in part.
                 q.push(" OR p.ic = ").push_bind(digits.clone());
             }
-            q.push(") UNION ALL SELECT id FROM media_distributions WHERE collected_by ILIKE ")
-                .push_bind(pattern.clone());
+            q.push(") UNION ALL SELECT id FROM media_distributions WHERE ");
+            push_name(q, "collected_by");
             q.push(" UNION ALL SELECT id FROM media_distributions WHERE comments ILIKE ")
                 .push_bind(pattern);
             if let Ok(r) = Reference::parse(s, "search") {

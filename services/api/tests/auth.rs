@@ -17,12 +17,24 @@ async fn health_ready_login_logout_and_the_token_pair() {
         (a.status, a.body.clone()),
         (StatusCode::OK, json!({"status": "ok"}))
     );
-    let a = api.call(Method::GET, "/ready", None, None).await;
+    assert_eq!(
+        api.call(Method::GET, "/health/", None, None).await.status,
+        StatusCode::OK
+    );
+    // The workers were just started: ready once each has begun consuming.
+    let mut a = api.call(Method::GET, "/ready", None, None).await;
+    for _ in 0..50 {
+        if a.body["status"] != "degraded" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        a = api.call(Method::GET, "/ready/", None, None).await;
+    }
     assert_eq!(
         (a.status, a.body.clone()),
         (
             StatusCode::OK,
-            json!({"status": "ready", "checks": {"postgres": "ok", "rabbitmq": "ok"}})
+            json!({"status": "ready", "checks": {"postgres": "ok", "rabbitmq": "ok", "workers": "ok"}})
         )
     );
 

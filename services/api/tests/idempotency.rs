@@ -29,6 +29,16 @@ async fn unanswered_command_is_202_and_the_retry_is_applied_once() {
         .fetch_one(&api.pool)
         .await
         .unwrap();
+    // Readiness tells the truth: reads work, nobody applies changes yet.
+    let ready = api.call(Method::GET, "/ready", None, None).await;
+    assert_eq!(
+        (ready.status, ready.body.clone()),
+        (
+            StatusCode::OK,
+            json!({"status": "degraded", "checks": {"postgres": "ok", "rabbitmq": "ok",
+                   "workers": "no worker reads intake, preparation, collection"}})
+        )
+    );
     let clerk = api.login("clerk1").await;
     let body = json!({"study_ids": [study], "media_type": "CD"}).to_string();
     let key = [("idempotency-key", "req-2026-12-03-0001")];

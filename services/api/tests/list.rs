@@ -303,9 +303,15 @@ async fn filters_search_ordering_pagination_and_stats() {
         ids(&api.get(&search("MD-000015"), &clerk).await.body),
         vec![15]
     );
+    // Name words in any order: patients 1, 10 and 11 (Synthetic^Patient1x),
+    // as DICOM stores them, and the collector of MD-000001.
     assert_eq!(
         ids(&api.get(&search("patient1%20synthetic"), &clerk).await.body),
-        vec![1]
+        vec![25, 23, 22, 13, 11, 10, 1]
+    );
+    assert_eq!(
+        ids(&api.get(&search("Nurul%20%C3%87elik"), &clerk).await.body),
+        vec![24, 12]
     );
     assert_eq!(
         ids(&api.get(&search("900101-14-1235"), &clerk).await.body),

@@ -48,7 +48,7 @@ async fn broker_down_is_503_and_not_ready() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(
         body["checks"],
-        json!({"postgres": "ok", "rabbitmq": "unavailable"})
+        json!({"postgres": "ok", "rabbitmq": "unavailable", "workers": "unknown"})
     );
     let (status, body) = call(
         Method::POST,

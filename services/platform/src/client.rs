@@ -186,6 +186,24 @@ impl CommandClient {
         }
     }
 
+    /// How many consumers (worker processes' channels) read `queue` now.
+    pub async fn consumers(&self, queue: &str) -> Result<u32, ClientError> {
+        // A channel of its own: a passive declare of a missing queue closes it.
+        let ch = self.conn.create_channel().await?;
+        let q = ch
+            .queue_declare(
+                queue,
+                lapin::options::QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await;
+        let _ = ch.close(200, "bye").await;
+        Ok(q?.consumer_count())
+    }
+
     /// False once the broker connection is gone (a restart, a network cut):
     /// the caller connects a new client.
     pub fn is_connected(&self) -> bool {
