@@ -190,5 +190,55 @@ async fn audit_disclosures_patients_and_openapi() {
         a.body["paths"]["/api/media-distributions/"]["post"]["x-roles"],
         "CLERK, ADMIN"
     );
+    assert!(a.body["paths"]["/api/media-distributions/"]["post"]["responses"]["201"].is_object());
+    assert!(
+        a.body["paths"]["/api/media-distributions/{id}/"]["delete"]["responses"]["204"].is_object()
+    );
+    let list_params: Vec<&str> = a.body["paths"]["/api/media-distributions/"]["get"]["parameters"]
+        .as_array()
+        .expect("list parameters")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    for name in [
+        "status",
+        "media_type",
+        "urgency",
+        "patient_id",
+        "from_date",
+        "to_date",
+        "search",
+        "ordering",
+        "page",
+        "page_size",
+    ] {
+        assert!(list_params.contains(&name), "{name} in {list_params:?}");
+    }
+    // Every operation the document lists is routed: without a token a
+    // protected one is 401 (not 404 or 405), an open one is neither.
+    let paths = a.body["paths"].as_object().expect("paths").clone();
+    let mut operations = 0;
+    for (path, ops) in &paths {
+        for (method, op) in ops.as_object().expect("operations") {
+            let uri = path.replace("{id}", "1");
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let answer = api.call(m, &uri, None, None).await;
+            if op["security"].is_array() {
+                assert_eq!(
+                    answer.status,
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {path}: {answer:?}"
+                );
+            } else {
+                assert!(
+                    ![StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED]
+                        .contains(&answer.status),
+                    "{method} {path}: {answer:?}"
+                );
+            }
+            operations += 1;
+        }
+    }
+    assert_eq!(operations, 32, "every operation was tried");
     api.stop().await;
 }
