@@ -162,7 +162,13 @@ async fn run() -> anyhow::Result<()> {
                 // New secrets, a fresh count of wrong ones.
                 mediadist_platform::throttle::reopen(&mut conn, &username).await?;
             }
-            println!("staff {username} ({role}) id {id}");
+            // As stored: the username lower case, the role by its name.
+            let role = mediadist_domain::Role::parse(&role, "--role")?;
+            println!(
+                "staff {} ({}) id {id}",
+                username.trim().to_lowercase(),
+                role.as_str()
+            );
         }
         Cmd::Staff {
             command: StaffCmd::Unlock { username },
