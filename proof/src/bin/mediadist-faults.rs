@@ -340,6 +340,14 @@ async fn main() -> anyhow::Result<()> {
     let applied_twice =
         scalar("SELECT count(*) - count(DISTINCT command_id) FROM distribution_events").await?;
     let audit_rows = scalar("SELECT count(*) FROM distribution_events").await?;
+    // The list's tallies (migration 0005) against counting the rows.
+    let wrong_tallies = scalar(
+        "SELECT count(*) FROM distribution_counts c
+         LEFT JOIN (SELECT status, media_type, urgency, count(*) AS n FROM media_distributions
+                    WHERE deleted_at IS NULL GROUP BY 1, 2, 3) live USING (status, media_type, urgency)
+         WHERE c.n <> coalesce(live.n, 0)",
+    )
+    .await?;
     let inbox_rows = scalar("SELECT count(*) FROM inbox").await?;
     let outbox_rows = scalar("SELECT count(*) FROM outbox").await?;
     let unpublished = scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL").await?;
@@ -410,7 +418,7 @@ async fn main() -> anyhow::Result<()> {
         driver.reconnects.load(Ordering::Relaxed)
     );
     println!(
-        "applied     {distributions} distributions (model {}); wrong status {}; wrong audit trail {}; applied twice {applied_twice}; inbox {inbox_rows} (model {commands_sent})",
+        "applied     {distributions} distributions (model {}); wrong status {}; wrong audit trail {}; applied twice {applied_twice}; inbox {inbox_rows} (model {commands_sent}); wrong list tallies {wrong_tallies}",
         lifecycles.len(),
         wrong_status.len(),
         wrong_trail.len()
@@ -458,6 +466,10 @@ async fn main() -> anyhow::Result<()> {
     fail(
         applied_twice != 0,
         format!("{applied_twice} commands applied twice"),
+    );
+    fail(
+        wrong_tallies != 0,
+        format!("{wrong_tallies} list tallies differ from the rows"),
     );
     fail(
         inbox_rows != commands_sent as i64,
