@@ -1,4 +1,4 @@
-//! The list's `count` comes from `distribution_counts` (migration 0005) when
+//! The list's `count` comes from `distribution_counts` (migrations 0005, 0010) when
 //! only status, media type and urgency filter. These tests change rows every
 //! way the system does (and some it never does) and hold the tallies and the
 //! API's count against a plain `count(*)`.
