@@ -194,6 +194,8 @@ async fn main() -> anyhow::Result<()> {
         ),
         ("filter patient", format!("patient_id={}", m / 3)),
         ("search name", format!("search={name}")),
+        // Words in any order, one of them in every name.
+        ("search two words", format!("search={name} Synthetic")),
         ("search MRN", format!("search=B{}", m / 4)),
     ];
     println!(
@@ -214,7 +216,9 @@ async fn main() -> anyhow::Result<()> {
                     .map(|(k, v)| (k.to_string(), v.to_string()))
             })
             .collect();
-        let uri = format!("/api/media-distributions/?{query}");
+        // Values are written plain above (the bare query takes them so);
+        // the request line needs its spaces encoded.
+        let uri = format!("/api/media-distributions/?{}", query.replace(' ', "%20"));
         let (mut api, mut sql) = (Vec::new(), Vec::new());
         for i in 0..args.iterations + 5 {
             let req = Request::get(&uri)
