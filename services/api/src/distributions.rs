@@ -464,7 +464,7 @@ pub async fn update(
     let fields: serde_json::Map<String, Value> = body::parse(body)?;
     let missing = EDITABLE.iter().find(|f| !fields.contains_key(**f));
     // As this caller reads it, so masked numbers sent back compare equal.
-    let (current, _, _) = detail_of(&state, &caller, id).await?;
+    let (current, patient, full_fields) = detail_of(&state, &caller, id).await?;
     let mut data = json!({ "target": { "distribution_id": id }, "actor": caller.username });
     for (k, v) in fields {
         match (k.as_str(), v) {
@@ -527,8 +527,18 @@ pub async fn update(
         let named = EDITABLE.iter().any(|f| obj.contains_key(*f));
         obj.retain(|k, v| !EDITABLE.contains(&k.as_str()) || !unchanged(k, v));
         if named && !EDITABLE.iter().any(|f| obj.contains_key(*f)) {
-            // Every value is the one it has: what it is now, and no command.
-            return Ok(Json(read_detail(&state, &caller, id).await?).into_response());
+            // Every value is the one it has: what it is now (a read, so
+            // logged as one), and no command.
+            access::record(
+                &state.pool,
+                &caller,
+                "distribution",
+                &[id],
+                Some(patient),
+                &full_fields,
+            )
+            .await?;
+            return Ok(Json(current).into_response());
         }
     }
     command_then_detail(
