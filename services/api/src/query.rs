@@ -258,49 +258,19 @@ impl ListQuery {
             // Each way to match is its own indexed lookup of ids (trigram
             // indexes for the texts, btree for numbers), united: an OR
             // across tables would scan every row.
-            let like = |text: &str| {
-                let escaped = text
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_");
-                format!("%{escaped}%")
-            };
-            let pattern = like(s);
-            // Names are words in any order (DICOM writes Citizen^Jan for "Jan
-            // Citizen"): each word its own indexed ILIKE, all of them required.
-            let words: Vec<String> = s
-                .split(|c: char| c.is_whitespace() || c == '^' || c == ',')
-                .filter(|w| !w.is_empty())
-                .take(6)
-                .map(like)
-                .collect();
-            let words = if words.is_empty() {
-                vec![pattern.clone()]
-            } else {
-                words
-            };
-            let push_name = |q: &mut QueryBuilder<'_, Postgres>, column: &str| {
-                q.push("(");
-                for (i, w) in words.iter().enumerate() {
-                    if i > 0 {
-                        q.push(" AND ");
-                    }
-                    q.push(format!("{column} ILIKE ")).push_bind(w.clone());
-                }
-                q.push(")");
-            };
+            let pattern = format!("%{}%", escape_like(s));
             let mykad = Mykad::parse(s, "search")
                 .ok()
                 .map(|m| m.digits().to_string());
             q.push(" AND d.id IN (SELECT d2.id FROM media_distributions d2 WHERE d2.patient_id IN (SELECT p.id FROM patients p WHERE ");
-            push_name(q, "p.name");
+            push_name_match(q, "p.name", s);
             q.push(" OR p.mrn ILIKE ").push_bind(pattern.clone());
             if let Some(digits) = &mykad {
                 // Identity numbers match whole, never in part.
                 q.push(" OR p.ic = ").push_bind(digits.clone());
             }
             q.push(") UNION ALL SELECT id FROM media_distributions WHERE ");
-            push_name(q, "collected_by");
+            push_name_match(q, "collected_by", s);
             q.push(" UNION ALL SELECT id FROM media_distributions WHERE comments ILIKE ")
                 .push_bind(pattern);
             if let Ok(r) = Reference::parse(s, "search") {
@@ -379,6 +349,36 @@ impl ListQuery {
         q.push(" OFFSET ")
             .push_bind((self.page - 1).saturating_mul(self.page_size));
     }
+}
+
+/// `text` with LIKE's wildcards and escape taken literally.
+pub fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// Appends `(column ILIKE w1 AND column ILIKE w2 ...)`: every word of `search`
+/// somewhere in `column`, in any order (DICOM writes Citizen^Jan for "Jan
+/// Citizen"). Each word is its own trigram-indexed ILIKE.
+pub fn push_name_match(q: &mut QueryBuilder<'_, Postgres>, column: &str, search: &str) {
+    let mut words: Vec<String> = search
+        .split(|c: char| c.is_whitespace() || c == '^' || c == ',')
+        .filter(|w| !w.is_empty())
+        .take(6)
+        .map(|w| format!("%{}%", escape_like(w)))
+        .collect();
+    if words.is_empty() {
+        words.push(format!("%{}%", escape_like(search)));
+    }
+    q.push("(");
+    for (i, w) in words.into_iter().enumerate() {
+        if i > 0 {
+            q.push(" AND ");
+        }
+        q.push(format!("{column} ILIKE ")).push_bind(w);
+    }
+    q.push(")");
 }
 
 /// `%XX`-encodes a query value.

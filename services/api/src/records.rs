@@ -191,24 +191,19 @@ pub async fn search_patients(
     let search = mediadist_domain::SearchText::parse(&search, "search")?
         .as_str()
         .to_string();
-    let escaped = search
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
     let ic = Mykad::parse(&search, "search")
         .ok()
         .map(|m| m.digits().to_string());
-    let rows = sqlx::query(
-        "SELECT p.id, p.mrn, p.issuer, p.name, p.ic, p.passport_country, p.birth_date, p.sex FROM patients p
-         WHERE p.name ILIKE $1 OR p.name ILIKE $2 OR p.mrn ILIKE $3 OR p.ic = $4
-         ORDER BY p.name, p.id LIMIT 50",
-    )
-    .bind(format!("%{escaped}%"))
-    .bind(format!("%{}%", escaped.replace(' ', "^")))
-    .bind(format!("{escaped}%"))
-    .bind(ic)
-    .fetch_all(&state.pool)
-    .await?;
+    let mut q = sqlx::QueryBuilder::new(
+        "SELECT p.id, p.mrn, p.issuer, p.name, p.ic, p.passport_country, p.birth_date, p.sex FROM patients p WHERE ",
+    );
+    crate::query::push_name_match(&mut q, "p.name", &search);
+    q.push(" OR p.mrn ILIKE ")
+        .push_bind(format!("{}%", crate::query::escape_like(&search)))
+        .push(" OR p.ic = ")
+        .push_bind(ic)
+        .push(" ORDER BY p.name, p.id LIMIT 50");
+    let rows = q.build().fetch_all(&state.pool).await?;
     let full = caller.sees_full_identity();
     let results: Vec<Value> = rows.iter().map(|r| patient_json(r, full)).collect();
     if full {

@@ -152,6 +152,19 @@ async fn audit_disclosures_patients_and_openapi() {
         api.get("/api/patients/?search=farah", &clerk).await.body["count"],
         1
     );
+    // Name words in any order, as DICOM stores them (Synthetic^Farah).
+    assert_eq!(
+        api.get("/api/patients/?search=Farah%20Synthetic", &clerk)
+            .await
+            .body["count"],
+        1
+    );
+    assert_eq!(
+        api.get("/api/patients/?search=Farah%20Nobody", &clerk)
+            .await
+            .body["count"],
+        0
+    );
     let a = api
         .get(&format!("/api/patients/{pid}/studies/"), &clerk)
         .await;
