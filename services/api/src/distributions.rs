@@ -375,6 +375,15 @@ pub async fn create(
             "study_ids: name at least one study",
         ));
     }
+    // Said here as the domain says it, before each id becomes a UID: a few
+    // KB of repeated ids would otherwise make a command past its size limit.
+    let max = mediadist_domain::command::MAX_STUDIES;
+    if keys.len() > max {
+        return Err(Problem::invalid(
+            "study_ids",
+            format!("study_ids: at most {max} studies in one request"),
+        ));
+    }
     let ids: Vec<i64> = keys
         .iter()
         .filter_map(|k| match k {
@@ -461,7 +470,7 @@ pub async fn update(
 ) -> Result<Response, Problem> {
     caller.may(Action::Update)?;
     let id = parse_id(&id)?;
-    let fields: serde_json::Map<String, Value> = body::parse(body)?;
+    let body::Object(fields) = body::parse(body)?;
     let missing = EDITABLE.iter().find(|f| !fields.contains_key(**f));
     // As this caller reads it, so masked numbers sent back compare equal.
     let (current, patient, full_fields) = detail_of(&state, &caller, id).await?;

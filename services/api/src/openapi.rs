@@ -99,7 +99,7 @@ pub fn document() -> Value {
                 ));
             }
             if *path == "/api/patients/" {
-                parameters.push(query("search", "2 to 100 characters"));
+                parameters.push(query("search", "1 to 100 characters"));
             }
             let mut op = json!({ "summary": summary, "x-roles": roles, "responses": responses });
             if !parameters.is_empty() {

@@ -182,10 +182,11 @@ pub async fn search_patients(
         .find(|(k, _)| k == "search")
         .map(|(_, v)| v.trim().to_string())
         .unwrap_or_default();
-    if search.chars().count() < 2 {
+    // One character is a whole surname in Chinese (陈): the list's rule.
+    if search.is_empty() {
         return Err(Problem::invalid(
             "search",
-            "search: 2 to 100 characters of a name, an MRN or an IC number",
+            "search: 1 to 100 characters of a name, an MRN or an IC number",
         ));
     }
     let search = mediadist_domain::SearchText::parse(&search, "search")?

@@ -177,6 +177,57 @@ async fn from_request_to_collection_with_the_seed_shapes() {
         ])
     );
 
+    // Many study ids in a small body: refused by the domain's limit, named,
+    // before they become a command too large to send.
+    let many: Vec<i64> = vec![s2; 1500];
+    let a = api
+        .call(
+            Method::POST,
+            &format!("{md}/"),
+            Some(&clerk),
+            Some(json!({"study_ids": many, "media_type": "DVD"})),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["field"].clone(), a.body["detail"].clone()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!("study_ids"),
+            json!("study_ids: at most 50 studies in one request")
+        )
+    );
+    // A NUL anywhere is named, not dead-lettered; in a username it never
+    // reaches the database.
+    let a = api
+        .call_with(
+            Method::POST,
+            &format!("{md}/"),
+            Some(&clerk),
+            &[],
+            Some(format!(
+                r#"{{"study_ids": [{s2}], "media_type": "DVD", "requester": {{"type": "RELATIVE", "name": "A\u0000B"}}}}"#
+            )),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("requester.name")),
+        "{a:?}"
+    );
+    let a = api
+        .call_with(
+            Method::POST,
+            "/api/auth/login",
+            None,
+            &[],
+            Some(r#"{"username": "clerk1\u0000", "password": "synthetic-pass-1"}"#.into()),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("username")),
+        "{a:?}"
+    );
     // A study given as neither an id nor a UID says what it takes.
     let a = api
         .call(
@@ -470,6 +521,24 @@ async fn from_request_to_collection_with_the_seed_shapes() {
             json!("quantity")
         )
     );
+    // A key given twice in an update is refused, not the last one taken.
+    let a = api
+        .call_with(
+            Method::PATCH,
+            &format!("{md}/1/"),
+            Some(&clerk),
+            &[],
+            Some(r#"{"comments": "a", "comments": "b"}"#.into()),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["code"].clone(), a.body["field"].clone()),
+        (
+            StatusCode::BAD_REQUEST,
+            json!("DUPLICATE_FIELD"),
+            json!("comments")
+        )
+    );
     // PUT replaces all three editable fields; sending back the frozen
     // quantity unchanged is no change, so it is not refused.
     let a = api
@@ -668,11 +737,18 @@ async fn from_request_to_collection_with_the_seed_shapes() {
     assert_eq!(a.status, StatusCode::OK, "{a:?}");
     let d = &a.body;
     assert_eq!(d["status"], "COLLECTED");
-    // The desk's note joins the request's comments.
+    // The desk's note joins the request's comments, and the audit row.
     assert_eq!(
         d["comments"],
         "by courier, sent back whole\nsigned the collection book"
     );
+    let noted: Value = sqlx::query_scalar(
+        "SELECT details->'note' FROM distribution_events WHERE distribution_id = 1 AND event = 'collected'",
+    )
+    .fetch_one(&api.pool)
+    .await
+    .unwrap();
+    assert_eq!(noted, "signed the collection book");
     assert_eq!(d["collected_by"], "Synthetic Aminah");
     assert_eq!(
         d["collected_by_ic"], "900101-14-1235",

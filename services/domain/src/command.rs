@@ -240,15 +240,18 @@ pub struct RequestMedia {
     pub comments: Option<String>,
 }
 
+/// Studies one request may cover.
+pub const MAX_STUDIES: usize = 50;
+
 impl RequestMediaData {
     pub fn validate(&self) -> Result<RequestMedia, FieldError> {
         if self.study_uids.is_empty() {
             return Err(FieldError::new("study_uids", "name at least one study"));
         }
-        if self.study_uids.len() > 50 {
+        if self.study_uids.len() > MAX_STUDIES {
             return Err(FieldError::new(
                 "study_uids",
-                "at most 50 studies in one request",
+                format!("at most {MAX_STUDIES} studies in one request"),
             ));
         }
         let mut study_uids = self

@@ -163,8 +163,10 @@ pub fn parse_command(bytes: &[u8]) -> Result<CommandEnvelope, EnvelopeError> {
     Ok(CommandEnvelope { command, event: ev })
 }
 
-/// Where in `v` a string (or key) holds a NUL, as a JSON pointer.
-fn nul_at(v: &serde_json::Value, at: String) -> Option<String> {
+/// Where in `v` a string (or key) holds a NUL, as a JSON pointer. No field
+/// of any command may hold one: PostgreSQL cannot store it, and no name,
+/// number or reference has one.
+pub fn nul_at(v: &serde_json::Value, at: String) -> Option<String> {
     match v {
         serde_json::Value::String(s) if s.contains('\0') => Some(at),
         serde_json::Value::Array(items) => items

@@ -422,9 +422,9 @@ pub async fn record(
             .execute(&mut *conn)
             .await?;
             deactivate_studies(conn, id).await?;
-            let note = (!slip_presented).then_some("slip not presented");
+            let reason = (!slip_presented).then_some("slip not presented");
             (
-                note,
+                reason,
                 serde_json::json!({
                     "relationship": collector.relationship,
                     "document_type": collector.document.type_code(),
