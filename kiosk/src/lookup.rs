@@ -87,13 +87,7 @@ pub async fn search(
     let words: Vec<String> = text
         .split(|c: char| c == '^' || c.is_whitespace())
         .filter(|w| !w.is_empty())
-        .map(|w| {
-            let escaped = w
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            format!("%{escaped}%")
-        })
+        .map(|w| format!("%{}%", mediadist_platform::db::escape_like(w)))
         .collect();
     if words.is_empty() {
         return Ok(Vec::new());

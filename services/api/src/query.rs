@@ -351,12 +351,7 @@ impl ListQuery {
     }
 }
 
-/// `text` with LIKE's wildcards and escape taken literally.
-pub fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
+use mediadist_platform::db::escape_like;
 
 /// Appends `(column ILIKE w1 AND column ILIKE w2 ...)`: every word of `search`
 /// somewhere in `column`, in any order (DICOM writes Citizen^Jan for "Jan

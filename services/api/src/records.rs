@@ -200,7 +200,7 @@ pub async fn search_patients(
     );
     crate::query::push_name_match(&mut q, "p.name", &search);
     q.push(" OR p.mrn ILIKE ")
-        .push_bind(format!("{}%", crate::query::escape_like(&search)))
+        .push_bind(format!("{}%", mediadist_platform::db::escape_like(&search)))
         .push(" OR p.ic = ")
         .push_bind(ic)
         .push(" ORDER BY p.name, p.id LIMIT 50");

@@ -55,6 +55,14 @@ pub async fn connect_and_migrate(url: &str, max: u32) -> anyhow::Result<PgPool> 
 
 /// Errors worth retrying: the connection or the server went away, or a
 /// serialization/deadlock conflict.
+/// `text` with LIKE's wildcards and escape taken literally, for a pattern
+/// built around it (`%` + this + `%`).
+pub fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 pub fn is_transient(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_)
