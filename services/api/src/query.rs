@@ -5,6 +5,7 @@
 use crate::problem::Problem;
 use chrono::NaiveDate;
 use mediadist_domain::{MediaType, Mykad, Reference, SearchText, Status, Urgency};
+use mediadist_platform::db::escape_like;
 use sqlx::{Postgres, QueryBuilder};
 
 pub const DEFAULT_PAGE_SIZE: i64 = 25;
@@ -350,8 +351,6 @@ impl ListQuery {
             .push_bind((self.page - 1).saturating_mul(self.page_size));
     }
 }
-
-use mediadist_platform::db::escape_like;
 
 /// Appends `(column ILIKE w1 AND column ILIKE w2 ...)`: every word of `search`
 /// somewhere in `column`, in any order (DICOM writes Citizen^Jan for "Jan
