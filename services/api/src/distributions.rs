@@ -608,6 +608,28 @@ pub async fn delete(
     .await
 }
 
+/// A step that takes no fields (start-preparing, reprint): the role may take
+/// it, the body is empty, the distribution exists; the command's data.
+async fn bodiless_step(
+    state: &AppState,
+    caller: &Caller,
+    action: Action,
+    id: &str,
+    body: Body,
+) -> Result<(i64, Value), Problem> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Nothing {}
+    caller.may(action)?;
+    let id = parse_id(id)?;
+    let _: Nothing = body::parse(body)?;
+    ensure_live(state, id).await?;
+    Ok((
+        id,
+        json!({ "target": { "distribution_id": id }, "actor": caller.username }),
+    ))
+}
+
 /// `PATCH`/`POST .../{id}/start-preparing/`.
 pub async fn start_preparing(
     State(state): State<AppState>,
@@ -616,14 +638,7 @@ pub async fn start_preparing(
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, Problem> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct B {}
-    caller.may(Action::StartPreparing)?;
-    let id = parse_id(&id)?;
-    let _: B = body::parse(body)?;
-    ensure_live(&state, id).await?;
-    let data = json!({ "target": { "distribution_id": id }, "actor": caller.username });
+    let (id, data) = bodiless_step(&state, &caller, Action::StartPreparing, &id, body).await?;
     command_then_detail(
         &state,
         &caller,
@@ -836,14 +851,7 @@ pub async fn reprint_slip(
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, Problem> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct B {}
-    caller.may(Action::Reprint)?;
-    let id = parse_id(&id)?;
-    let _: B = body::parse(body)?;
-    ensure_live(&state, id).await?;
-    let data = json!({ "target": { "distribution_id": id }, "actor": caller.username });
+    let (id, data) = bodiless_step(&state, &caller, Action::Reprint, &id, body).await?;
     match broker::send(
         &state,
         &caller,
